@@ -1,0 +1,162 @@
+"""System checks: an invalid setting fails loudly at start-up, with a stable id.
+
+======================  ==========================================================================
+id                      problem
+======================  ==========================================================================
+chunked_graphql.E001    EXPIRATION_DELTA is not a positive ``timedelta``
+chunked_graphql.E002    PATH is not a relative path inside the storage root
+chunked_graphql.E003    CHECKSUM is not a hashlib algorithm with a fixed-size digest
+chunked_graphql.E004    COMPLETE_EXT or INCOMPLETE_EXT is not a plain file extension
+chunked_graphql.E005    STORAGE_CLASS is not a Storage subclass (or importable dotted path to one)
+chunked_graphql.E006    USER_RESTRICTED or ABSTRACT_MODEL is not a bool
+chunked_graphql.E007    MAX_BYTES is neither None nor a positive integer
+chunked_graphql.E008    COMPLETION_HOOK is not a callable (or importable dotted path to one)
+chunked_graphql.E009    ABSTRACT_MODEL is on but no single upload model can be found
+chunked_graphql.W001    a SQLite database without ``"transaction_mode": "IMMEDIATE"``
+chunked_graphql.W002    the URL ``chunked_graphql:upload`` cannot be reversed
+======================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
+
+from .hashing import is_supported
+from .settings import upload_settings
+
+
+def _error(name: str, message: str, check_id: str, hint: str | None = None) -> checks.Error:
+    source = upload_settings.source(name) or f"CHUNKED_GRAPHQL_{name}"
+    return checks.Error(f"{source} {message}", hint=hint, id=check_id)
+
+
+@checks.register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    return list(_setting_errors())
+
+
+def _setting_errors() -> Iterator[checks.CheckMessage]:
+    raw = upload_settings.raw
+
+    delta = raw("EXPIRATION_DELTA")
+    if not isinstance(delta, datetime.timedelta) or delta <= datetime.timedelta(0):
+        yield _error(
+            "EXPIRATION_DELTA",
+            f"must be a positive timedelta, not {delta!r}.",
+            "chunked_graphql.E001",
+        )
+
+    path = raw("PATH")
+    if not isinstance(path, str):
+        yield _error("PATH", f"must be a string, not {path!r}.", "chunked_graphql.E002")
+    else:
+        try:
+            expanded = datetime.datetime(2000, 1, 2, 3, 4, 5).strftime(path)
+        except ValueError as exc:
+            yield _error("PATH", f"is not a valid strftime pattern: {exc}.", "chunked_graphql.E002")
+        else:
+            parts = expanded.replace("\\", "/").split("/")
+            if expanded.startswith(("/", "\\")) or ".." in parts or "\x00" in expanded:
+                yield _error(
+                    "PATH",
+                    f"must be a relative path inside the storage root, not {path!r}.",
+                    "chunked_graphql.E002",
+                )
+
+    algorithm = raw("CHECKSUM")
+    if not is_supported(algorithm):
+        yield _error(
+            "CHECKSUM",
+            f"must name a hashlib algorithm with a fixed-size digest, not {algorithm!r}.",
+            "chunked_graphql.E003",
+            hint="For example 'md5', 'sha1', 'sha256' or 'blake2b'.",
+        )
+
+    for name in ("COMPLETE_EXT", "INCOMPLETE_EXT"):
+        ext = raw(name)
+        if not isinstance(ext, str) or any(c in ext for c in "/\\\x00") or ".." in ext:
+            yield _error(
+                name,
+                f"must be a file extension such as '.part', not {ext!r}.",
+                "chunked_graphql.E004",
+            )
+
+    for name, check_id, resolve in (
+        ("STORAGE_CLASS", "chunked_graphql.E005", upload_settings.storage),
+        ("COMPLETION_HOOK", "chunked_graphql.E008", upload_settings.completion_hook),
+    ):
+        try:
+            resolve()
+        except ImproperlyConfigured as exc:
+            yield checks.Error(str(exc), id=check_id)
+        except Exception as exc:  # a storage whose constructor fails, for one
+            yield _error(name, f"could not be set up: {exc!r}.", check_id)
+
+    for name in ("USER_RESTRICTED", "ABSTRACT_MODEL"):
+        if not isinstance(raw(name), bool):
+            yield _error(name, f"must be True or False, not {raw(name)!r}.", "chunked_graphql.E006")
+
+    max_bytes = raw("MAX_BYTES")
+    if max_bytes is not None and (
+        not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0
+    ):
+        yield _error(
+            "MAX_BYTES",
+            f"must be None or a positive integer, not {max_bytes!r}.",
+            "chunked_graphql.E007",
+        )
+
+    if raw("ABSTRACT_MODEL") is True:
+        from .models import get_upload_model
+
+        try:
+            get_upload_model()
+        except ImproperlyConfigured as exc:
+            yield checks.Error(str(exc), id="chunked_graphql.E009")
+
+
+# Untagged so it runs without --database: it reads settings only, never a connection.
+@checks.register()
+def check_sqlite_transaction_mode(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    warnings: list[checks.CheckMessage] = []
+    for alias, config in settings.DATABASES.items():
+        if not config.get("ENGINE", "").endswith("sqlite3"):
+            continue
+        if config.get("OPTIONS", {}).get("transaction_mode") != "IMMEDIATE":
+            warnings.append(
+                checks.Warning(
+                    f"Database {alias!r} is SQLite without transaction_mode IMMEDIATE: "
+                    "concurrent chunks of one upload can fail with 'database is locked'.",
+                    hint=(
+                        f'Set DATABASES["{alias}"]["OPTIONS"] = '
+                        '{"transaction_mode": "IMMEDIATE", "timeout": 20}.'
+                    ),
+                    id="chunked_graphql.W001",
+                )
+            )
+    return warnings
+
+
+@checks.register(checks.Tags.urls)
+def check_upload_url(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        reverse("chunked_graphql:upload", kwargs={"upload_id": "0" * 32})
+    except NoReverseMatch:
+        return [
+            checks.Warning(
+                "The URL 'chunked_graphql:upload' cannot be reversed, so uploads' url field "
+                "will be empty.",
+                hint='Include the app\'s URLs: path("graphql/", include("chunked_graphql.urls")).',
+                id="chunked_graphql.W002",
+            )
+        ]
+    return []

@@ -1,0 +1,79 @@
+import uuid
+
+import django.db.models.deletion
+import django.utils.timezone
+from django.conf import settings
+from django.db import migrations, models
+
+import chunked_graphql.storage
+from chunked_graphql.settings import upload_settings
+
+
+class Migration(migrations.Migration):
+    initial = True
+
+    dependencies = [
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    # With ABSTRACT_MODEL on, the project's own subclass holds the uploads and this app owns no
+    # table: the migration then does nothing, and makemigrations --check stays clean.
+    operations = (
+        []
+        if upload_settings.ABSTRACT_MODEL
+        else [
+            migrations.CreateModel(
+                name="ChunkedUpload",
+                fields=[
+                    (
+                        "id",
+                        models.UUIDField(
+                            default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                        ),
+                    ),
+                    (
+                        "file",
+                        models.FileField(
+                            blank=True,
+                            max_length=255,
+                            storage=chunked_graphql.storage.get_configured_storage,
+                            upload_to="",
+                        ),
+                    ),
+                    ("filename", models.CharField(max_length=255)),
+                    ("offset", models.BigIntegerField(default=0)),
+                    ("total_size", models.BigIntegerField(blank=True, null=True)),
+                    (
+                        "created_at",
+                        models.DateTimeField(
+                            db_index=True, default=django.utils.timezone.now, editable=False
+                        ),
+                    ),
+                    (
+                        "status",
+                        models.PositiveSmallIntegerField(
+                            choices=[(1, "Uploading"), (2, "Complete")], db_index=True, default=1
+                        ),
+                    ),
+                    ("completed_at", models.DateTimeField(blank=True, null=True)),
+                    ("checksum_algorithm", models.CharField(max_length=32)),
+                    ("response_data", models.JSONField(blank=True, editable=False, null=True)),
+                    (
+                        "user",
+                        models.ForeignKey(
+                            blank=True,
+                            null=True,
+                            on_delete=django.db.models.deletion.CASCADE,
+                            related_name="%(app_label)s_%(class)s_set",
+                            to=settings.AUTH_USER_MODEL,
+                        ),
+                    ),
+                ],
+                options={
+                    "verbose_name": "chunked upload",
+                    "ordering": ["created_at"],
+                    "abstract": False,
+                },
+            ),
+        ]
+    )

@@ -1,0 +1,138 @@
+"""The app's settings, read lazily through one object.
+
+Every setting is read as ``CHUNKED_GRAPHQL_<NAME>``. When that is not defined at all (an explicit
+``None`` counts as defined) the drf-chunked-upload spelling ``DRF_CHUNKED_UPLOAD_<NAME>`` is
+honoured, so a project migrating from the REST package keeps its configuration. Values are read
+when used and cached until Django's ``setting_changed`` signal fires, so ``override_settings``
+works in tests.
+
+    from chunked_graphql.settings import upload_settings
+    upload_settings.MAX_BYTES
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import Storage, default_storage
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+PREFIX = "CHUNKED_GRAPHQL_"
+LEGACY_PREFIX = "DRF_CHUNKED_UPLOAD_"
+
+DEFAULTS: dict[str, Any] = {
+    "EXPIRATION_DELTA": datetime.timedelta(days=1),
+    "PATH": "chunked_uploads/%Y/%m/%d",
+    "CHECKSUM": "md5",
+    "COMPLETE_EXT": ".done",
+    "INCOMPLETE_EXT": ".part",
+    "STORAGE_CLASS": None,
+    "USER_RESTRICTED": True,
+    "ABSTRACT_MODEL": False,
+    "MAX_BYTES": None,
+    "COMPLETION_HOOK": None,
+    # Not in drf-chunked-upload: which concrete model to use when ABSTRACT_MODEL is on
+    # ("app_label.ModelName"); None means "the one concrete subclass of AbstractChunkedUpload".
+    "MODEL": None,
+}
+
+# drf-chunked-upload's README spells one setting USER_RESTRICED; projects copied it.
+LEGACY_EXTRA_NAMES: dict[str, tuple[str, ...]] = {
+    "USER_RESTRICTED": ("DRF_CHUNKED_UPLOAD_USER_RESTRICED",),
+}
+
+
+def setting_names(name: str) -> tuple[str, ...]:
+    """The Django setting names consulted for ``name``, in order of precedence."""
+    return (PREFIX + name, LEGACY_PREFIX + name, *LEGACY_EXTRA_NAMES.get(name, ()))
+
+
+class UploadSettings:
+    """Lazy accessor for the app's settings; attribute names are the keys of ``DEFAULTS``."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid chunked_graphql setting: {name!r}")
+        if name not in self._cache:
+            self._cache[name] = self.raw(name)
+        return self._cache[name]
+
+    def raw(self, name: str) -> Any:
+        """The configured value of ``name``, uncached and unvalidated."""
+        source = self.source(name)
+        return DEFAULTS[name] if source is None else getattr(settings, source)
+
+    def source(self, name: str) -> str | None:
+        """The Django setting that provides ``name``, or ``None`` when the default applies."""
+        for candidate in setting_names(name):
+            if hasattr(settings, candidate):
+                return candidate
+        return None
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+    # Resolved objects. Each raises ImproperlyConfigured at once on a bad value; the system
+    # checks in checks.py report the same problems at start-up.
+
+    def storage(self) -> Storage:
+        """The storage uploads are written to: STORAGE_CLASS, or Django's default storage."""
+        if "_storage" not in self._cache:
+            storage_class = self.STORAGE_CLASS
+            if storage_class is None:
+                # default_storage follows the STORAGES setting by itself.
+                self._cache["_storage"] = default_storage
+            else:
+                cls = _import(storage_class, "STORAGE_CLASS")
+                if not (isinstance(cls, type) and issubclass(cls, Storage)):
+                    raise ImproperlyConfigured(
+                        f"{self.source('STORAGE_CLASS')} must be a Storage subclass or the dotted "
+                        f"path of one, not {storage_class!r}."
+                    )
+                self._cache["_storage"] = cls()
+        storage: Storage = self._cache["_storage"]
+        return storage
+
+    def completion_hook(self) -> Callable[..., Any] | None:
+        """The project's COMPLETION_HOOK as a callable, or ``None``."""
+        if "_hook" not in self._cache:
+            hook = self.COMPLETION_HOOK
+            if hook is not None:
+                hook = _import(hook, "COMPLETION_HOOK")
+                if not callable(hook):
+                    raise ImproperlyConfigured(
+                        f"{self.source('COMPLETION_HOOK')} must be a callable or the dotted path "
+                        f"of one, not {hook!r}."
+                    )
+            self._cache["_hook"] = hook
+        hook_fn: Callable[..., Any] | None = self._cache["_hook"]
+        return hook_fn
+
+
+def _import(value: Any, name: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return import_string(value)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"{upload_settings.source(name)} = {value!r} cannot be imported: {exc}"
+        ) from exc
+
+
+upload_settings = UploadSettings()
+
+
+@receiver(setting_changed)
+def _reload_upload_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith((PREFIX, LEGACY_PREFIX)):
+        upload_settings.reload()

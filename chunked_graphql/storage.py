@@ -1,0 +1,230 @@
+"""Where upload bytes live.
+
+Two layers, both built on Django's ``Storage`` API so any backend plugs in:
+
+- ``ConfiguredStorage``: a ``Storage`` that forwards every call to the storage configured now
+  (``STORAGE_CLASS``, or Django's default storage). The model's ``FileField`` uses it, so
+  ``upload.file.open()`` and ``upload.file.url`` follow ``override_settings``.
+- ``ChunkStore``: the small interface the upload service writes through: write these bytes at
+  this offset, rename, delete. ``FileSystemChunkStore`` writes in place on a local disk; any other
+  storage gets ``RewritingChunkStore``, which needs nothing beyond ``open``/``save``/``delete``
+  and so works with storages that cannot append. ``chunk_store()`` picks one for the configured
+  storage.
+
+Stored names are ``<PATH>/<upload id><ext>``: built from the id alone, never from the client's
+filename.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import posixpath
+import tempfile
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import IO, Any
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage
+from django.utils import timezone
+
+from .exceptions import ChunkStorageError
+from .settings import upload_settings
+
+COPY_BUFFER = 1024 * 1024
+
+
+def upload_name(upload_id: uuid.UUID, created_at: datetime.datetime, ext: str) -> str:
+    """The storage name of an upload: ``<PATH with strftime applied>/<id><ext>``."""
+    directory = _local(created_at).strftime(upload_settings.PATH).strip("/")
+    name = posixpath.join(directory, f"{upload_id}{ext}") if directory else f"{upload_id}{ext}"
+    if posixpath.normpath(name) != name or name.startswith(("/", "../")) or name == "..":
+        raise SuspiciousFileOperation(f"Upload path {name!r} would leave the storage root.")
+    return name
+
+
+def renamed(name: str, upload_id: uuid.UUID, ext: str) -> str:
+    """``name`` with its ``<id><ext>`` basename replaced by ``<id><new ext>``."""
+    return posixpath.join(posixpath.dirname(name), f"{upload_id}{ext}")
+
+
+def _local(moment: datetime.datetime) -> datetime.datetime:
+    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+
+
+class ConfiguredStorage(Storage):
+    """A ``Storage`` forwarding to whatever storage the settings name at the time of the call."""
+
+    @property
+    def backend(self) -> Storage:
+        return upload_settings.storage()
+
+    def open(self, name: str, mode: str = "rb") -> File:
+        return self.backend.open(name, mode)
+
+    def save(self, name: str | None, content: IO[Any], max_length: int | None = None) -> str:
+        return self.backend.save(name, content, max_length=max_length)
+
+    def get_valid_name(self, name: str) -> str:
+        return self.backend.get_valid_name(name)
+
+    def get_alternative_name(self, file_root: str, file_ext: str) -> str:
+        return self.backend.get_alternative_name(file_root, file_ext)
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return self.backend.get_available_name(name, max_length=max_length)
+
+    def generate_filename(self, filename: str) -> str:
+        return self.backend.generate_filename(filename)
+
+    def path(self, name: str) -> str:
+        return self.backend.path(name)
+
+    def delete(self, name: str) -> None:
+        self.backend.delete(name)
+
+    def exists(self, name: str) -> bool:
+        return self.backend.exists(name)
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        return self.backend.listdir(path)
+
+    def size(self, name: str) -> int:
+        return self.backend.size(name)
+
+    def url(self, name: str | None) -> str:
+        return self.backend.url(name)
+
+    def get_accessed_time(self, name: str) -> datetime.datetime:
+        return self.backend.get_accessed_time(name)
+
+    def get_created_time(self, name: str) -> datetime.datetime:
+        return self.backend.get_created_time(name)
+
+    def get_modified_time(self, name: str) -> datetime.datetime:
+        return self.backend.get_modified_time(name)
+
+
+configured_storage = ConfiguredStorage()
+
+
+def get_configured_storage() -> ConfiguredStorage:
+    """The ``FileField`` storage callable (a callable keeps the storage out of migrations)."""
+    return configured_storage
+
+
+class ChunkStore(ABC):
+    """Writes an upload's bytes. Implementations must make ``write`` idempotent per offset:
+    writing at ``offset`` replaces everything stored from ``offset`` on, so bytes left by a
+    request that died before its offset was committed are overwritten, never kept."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    @abstractmethod
+    def write(self, name: str, offset: int, chunks: Iterable[bytes]) -> None:
+        """Store ``chunks`` at ``offset`` of ``name``; drop whatever lay beyond."""
+
+    @abstractmethod
+    def rename(self, name: str, new_name: str) -> None:
+        """Move the stored bytes from ``name`` to ``new_name``, replacing it if present."""
+
+    def open(self, name: str) -> IO[bytes]:
+        """Open the stored bytes for reading."""
+        stored: IO[bytes] = self.storage.open(name, "rb")
+        return stored
+
+    def delete(self, name: str) -> None:
+        """Remove the stored bytes; a missing file is not an error."""
+        if name:
+            self.storage.delete(name)
+
+
+class FileSystemChunkStore(ChunkStore):
+    """Writes in place at the offset on a local filesystem: each byte is written once."""
+
+    storage: FileSystemStorage
+
+    def write(self, name: str, offset: int, chunks: Iterable[bytes]) -> None:
+        path = self.storage.path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            fd = os.open(
+                path, os.O_WRONLY | os.O_CREAT, self.storage.file_permissions_mode or 0o644
+            )
+        except OSError as exc:
+            raise ChunkStorageError(f"Cannot open {name!r} for writing: {exc}") from exc
+        with os.fdopen(fd, "wb") as out:
+            stored = out.seek(0, os.SEEK_END)
+            if stored < offset:
+                raise ChunkStorageError(
+                    f"{name!r} holds {stored} bytes, fewer than the recorded offset {offset}."
+                )
+            out.seek(offset)
+            for piece in chunks:
+                out.write(piece)
+            out.truncate()
+            out.flush()
+            # The offset is committed to the database right after this returns: the bytes it
+            # vouches for must be on disk first.
+            os.fdatasync(out.fileno())
+
+    def rename(self, name: str, new_name: str) -> None:
+        os.replace(self.storage.path(name), self.storage.path(new_name))
+
+
+class RewritingChunkStore(ChunkStore):
+    """For storages that cannot append or seek: rewrites the object with the chunk added.
+
+    Costs a copy of the bytes stored so far on every chunk; a storage-specific store (for
+    example one using multipart uploads) avoids that and can be plugged in instead.
+    """
+
+    def write(self, name: str, offset: int, chunks: Iterable[bytes]) -> None:
+        with tempfile.SpooledTemporaryFile(max_size=8 * COPY_BUFFER) as spool:
+            if offset:
+                with self.storage.open(name, "rb") as stored:
+                    copied = _copy(stored, spool, limit=offset)
+                if copied < offset:
+                    raise ChunkStorageError(
+                        f"{name!r} holds {copied} bytes, fewer than the recorded offset {offset}."
+                    )
+            for piece in chunks:
+                spool.write(piece)
+            spool.seek(0)
+            self._replace(name, spool)
+
+    def rename(self, name: str, new_name: str) -> None:
+        with self.storage.open(name, "rb") as stored:
+            self._replace(new_name, stored)
+        self.storage.delete(name)
+
+    def _replace(self, name: str, content: IO[bytes]) -> None:
+        self.storage.delete(name)
+        saved = self.storage.save(name, File(content, name=posixpath.basename(name)))
+        if saved != name:
+            self.storage.delete(saved)
+            raise ChunkStorageError(f"The storage saved {name!r} as {saved!r}.")
+
+
+def _copy(source: IO[bytes], target: IO[bytes], limit: int) -> int:
+    copied = 0
+    while copied < limit:
+        block = source.read(min(COPY_BUFFER, limit - copied))
+        if not block:
+            break
+        target.write(block)
+        copied += len(block)
+    return copied
+
+
+def chunk_store(storage: Storage | None = None) -> ChunkStore:
+    """The ``ChunkStore`` for ``storage`` (default: the configured upload storage)."""
+    backend = storage if storage is not None else upload_settings.storage()
+    # default_storage is a lazy proxy; isinstance sees through it.
+    if isinstance(backend, FileSystemStorage):
+        return FileSystemChunkStore(backend)
+    return RewritingChunkStore(backend)

@@ -1,0 +1,47 @@
+"""Fixtures shared by the suite: users, GraphQL clients per caller, an isolated media root."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.graphql_client import GraphQLClient
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path: Any) -> Any:
+    """Each test stores its uploads in a fresh directory."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("alice", password="alice-password")
+
+
+@pytest.fixture
+def other_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("bob", password="bob-password")
+
+
+@pytest.fixture
+def api(user: Any) -> GraphQLClient:
+    """The GraphQL endpoint as ``user`` (signed in through the session)."""
+    client = Client()
+    client.force_login(user)
+    return GraphQLClient(client)
+
+
+@pytest.fixture
+def other_api(other_user: Any) -> GraphQLClient:
+    client = Client()
+    client.force_login(other_user)
+    return GraphQLClient(client)
+
+
+@pytest.fixture
+def anon_api() -> GraphQLClient:
+    return GraphQLClient(Client())

@@ -1,0 +1,17 @@
+"""Test settings: the example site, with a throwaway media root and a file-backed test database
+(the live-server tests need each server thread on its own SQLite connection)."""
+
+import os
+import tempfile
+
+from example_site.settings import *  # noqa: F403
+from example_site.settings import DATABASES
+
+_TMP = tempfile.mkdtemp(prefix="chunked-graphql-tests-")
+
+MEDIA_ROOT = os.path.join(_TMP, "media")
+DATABASES["default"]["NAME"] = os.path.join(_TMP, "db.sqlite3")
+DATABASES["default"]["TEST"] = {"NAME": os.path.join(_TMP, "test.sqlite3")}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CHUNKED_GRAPHQL_COMPLETION_HOOK = None

@@ -128,7 +128,8 @@ def check_sqlite_transaction_mode(
     app_configs: Any = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
     warnings: list[checks.CheckMessage] = []
-    for alias, config in settings.DATABASES.items():
+    databases: dict[str, Any] = settings.DATABASES
+    for alias, config in databases.items():
         if not config.get("ENGINE", "").endswith("sqlite3"):
             continue
         if config.get("OPTIONS", {}).get("transaction_mode") != "IMMEDIATE":

@@ -52,7 +52,8 @@ def visible_uploads(user: User) -> QuerySet[AbstractChunkedUpload]:
         return queryset
     if user is None or not user.is_authenticated:
         return queryset.none()
-    return queryset.filter(user=user)
+    owner: Any = user
+    return queryset.filter(user=owner)
 
 
 def get_visible_upload(user: User, upload_id: object) -> AbstractChunkedUpload | None:

@@ -95,10 +95,14 @@ class GraphQLClient:
             variables[name] = None
             files_map[str(index)] = [f"variables.{name}"]
             parts[str(index)] = (
-                SimpleUploadedFile(f"{name}.bin", content) if isinstance(content, bytes) else content
+                SimpleUploadedFile(f"{name}.bin", content)
+                if isinstance(content, bytes)
+                else content
             )
         operations = json.dumps({"query": query, "variables": variables})
-        return self.client.post(url, {"operations": operations, "map": json.dumps(files_map), **parts})
+        return self.client.post(
+            url, {"operations": operations, "map": json.dumps(files_map), **parts}
+        )
 
     def execute(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Run an operation that must succeed at the GraphQL level; return its ``data``."""

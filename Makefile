@@ -1,0 +1,39 @@
+# The two set-up commands of the README:
+#   make run    the example site on http://127.0.0.1:8000/ (SQLite), with a demo account
+#   make test   lint, type-check and the whole test suite
+# Each creates .venv and installs what it needs on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_demo_user
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+# Regenerate the checked-in SDL after changing the schema (tests/test_schema.py checks it).
+schema: $(STAMP)
+	$(BIN)/python manage.py graphql_schema --schema example_site.schema.schema --out schema.graphql
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media .pytest_cache .mypy_cache .ruff_cache

@@ -58,15 +58,20 @@ class ChunkedUploadGraphQLView(GraphQLView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         setattr(request, _URL_UPLOAD_ID, kwargs.pop("upload_id", None))
+        # Parsed before graphene-django's dispatch runs: its ensure_csrf_cookie decorator reads
+        # request.POST and would turn a malformed multipart body into Django's HTML 400.
+        self._multipart_operations = None
+        if request.method == "POST" and self.get_content_type(request) == "multipart/form-data":
+            try:
+                self._multipart_operations = parse_multipart_operations(request, batch=self.batch)
+            except MultipartRequestError as exc:
+                return self.error_response(request, HttpResponseBadRequest(), str(exc))
         response: HttpResponse = super().dispatch(request, *args, **kwargs)
         return response
 
     def parse_body(self, request: HttpRequest) -> Any:
-        if self.get_content_type(request) == "multipart/form-data":
-            try:
-                data = parse_multipart_operations(request, batch=self.batch)
-            except MultipartRequestError as exc:
-                raise HttpError(HttpResponseBadRequest(str(exc))) from exc
+        if self._multipart_operations is not None:
+            data = self._multipart_operations
         else:
             data = super().parse_body(request)
         if request.method == "POST" and self.csrf_required(request):
@@ -74,6 +79,15 @@ class ChunkedUploadGraphQLView(GraphQLView):
             if reason:
                 raise HttpError(HttpResponseForbidden(f"CSRF Failed: {reason}"))
         return data
+
+    def error_response(
+        self, request: HttpRequest, response: HttpResponse, message: str
+    ) -> HttpResponse:
+        """``response`` carrying ``{"errors": [{"message": message}]}``, as graphene-django
+        answers requests it cannot execute."""
+        response["Content-Type"] = "application/json"
+        response.content = self.json_encode(request, {"errors": [{"message": message}]})
+        return response
 
     def csrf_required(self, request: HttpRequest) -> bool:
         """Whether this request must pass the CSRF check: it carries the session cookie of a

@@ -14,29 +14,36 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 UPLOAD_FIELDS = """
-    __typename
-    ... on ChunkedUpload {
-        id url filename offset totalSize expires status createdAt completedAt
-        checksumAlgorithm responseData
-    }
-    ... on UploadError { code message httpStatus }
-    ... on MaxBytesExceeded { maxBytes }
-    ... on OffsetMismatch { expectedOffset providedOffset }
-    ... on MissingChecksum { algorithm }
-    ... on UploadIncomplete { offset expectedSize }
+    __typename id url filename offset totalSize expires status createdAt completedAt
+    checksumAlgorithm responseData
 """
+
+ERROR_FIELDS = "... on UploadError { code message httpStatus }"
 
 UPLOAD_CHUNK = f"""
 mutation UploadChunk($uploadId: ID, $file: Upload, $contentRange: String, $filename: String) {{
     uploadChunk(uploadId: $uploadId, file: $file, contentRange: $contentRange,
-                filename: $filename) {{ {UPLOAD_FIELDS} }}
+                filename: $filename) {{
+        __typename
+        ... on ChunkedUpload {{ {UPLOAD_FIELDS} }}
+        {ERROR_FIELDS}
+        ... on MaxBytesExceeded {{ maxBytes }}
+        ... on OffsetMismatch {{ expectedOffset providedOffset }}
+    }}
 }}
 """
 
 COMPLETE_UPLOAD = f"""
 mutation CompleteUpload($uploadId: ID, $checksum: String, $file: Upload, $filename: String) {{
     completeUpload(uploadId: $uploadId, checksum: $checksum, file: $file,
-                   filename: $filename) {{ {UPLOAD_FIELDS} }}
+                   filename: $filename) {{
+        __typename
+        ... on ChunkedUpload {{ {UPLOAD_FIELDS} }}
+        {ERROR_FIELDS}
+        ... on MaxBytesExceeded {{ maxBytes }}
+        ... on MissingChecksum {{ algorithm }}
+        ... on UploadIncomplete {{ offset expectedSize }}
+    }}
 }}
 """
 

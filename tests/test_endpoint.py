@@ -219,3 +219,53 @@ def test_request_without_a_session_needs_no_csrf_token(settings):
 def test_get_sets_the_csrf_cookie_for_browsers(client):
     response = client.get("/graphql/", HTTP_ACCEPT="text/html")
     assert "csrftoken" in response.cookies
+
+
+def raw_upload_body(boundary):
+    operations = json.dumps(
+        {
+            "query": UPLOAD_CHUNK,
+            "variables": {"file": None, "contentRange": "bytes 0-9999/10000", "filename": "a"},
+        }
+    )
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
+        f"{operations}\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n'
+        '{"0": ["variables.file"]}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="c"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n" + "x" * 10_000 + f"\r\n--{boundary}--\r\n"
+    ).encode()
+
+
+def test_complete_raw_body_is_accepted(api):
+    response = api.client.post(
+        "/graphql/",
+        data=raw_upload_body("BOUNDARY"),
+        content_type="multipart/form-data; boundary=BOUNDARY",
+    )
+    assert response.json()["data"]["uploadChunk"]["offset"] == 10_000
+
+
+@pytest.mark.parametrize("keep", [50, 300, 5_000, -20])
+def test_truncated_body_is_a_json_400_and_stores_nothing(api, keep):
+    response = api.client.post(
+        "/graphql/",
+        data=raw_upload_body("BOUNDARY")[:keep],
+        content_type="multipart/form-data; boundary=BOUNDARY",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["errors"]
+    assert ChunkedUpload.objects.count() == 0
+
+
+def test_wrong_boundary_is_a_json_400_and_stores_nothing(api):
+    response = api.client.post(
+        "/graphql/",
+        data=raw_upload_body("BOUNDARY"),
+        content_type="multipart/form-data; boundary=SOMETHING-ELSE",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert ChunkedUpload.objects.count() == 0

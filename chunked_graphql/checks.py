@@ -4,10 +4,10 @@
 id                      problem
 ======================  ==========================================================================
 chunked_graphql.E001    EXPIRATION_DELTA is not a positive ``timedelta``
-chunked_graphql.E002    PATH is not a relative path inside the storage root
+chunked_graphql.E002    PATH is not a relative path inside the storage root, or too long
 chunked_graphql.E003    CHECKSUM is not a hashlib algorithm with a fixed-size digest
-chunked_graphql.E004    COMPLETE_EXT or INCOMPLETE_EXT is not a plain file extension
-chunked_graphql.E005    STORAGE_CLASS is not a Storage subclass (or importable dotted path to one)
+chunked_graphql.E004    COMPLETE_EXT or INCOMPLETE_EXT is not a plain extension of ≤ 16 chars
+chunked_graphql.E005    STORAGE_CLASS is not a Storage subclass, dotted path or factory
 chunked_graphql.E006    USER_RESTRICTED or ABSTRACT_MODEL is not a bool
 chunked_graphql.E007    MAX_BYTES is neither None nor a positive integer
 chunked_graphql.E008    COMPLETION_HOOK is not a callable (or importable dotted path to one)
@@ -30,6 +30,10 @@ from django.urls import NoReverseMatch, reverse
 
 from .hashing import is_supported
 from .settings import upload_settings
+
+MAX_NAME_LENGTH = 255  # the model's FileField max_length
+MAX_EXT_LENGTH = 16
+UUID_AND_EXT_LENGTH = 1 + 36 + MAX_EXT_LENGTH  # "/", a hyphenated UUID, the extension
 
 
 def _error(name: str, message: str, check_id: str, hint: str | None = None) -> checks.Error:
@@ -69,6 +73,13 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
                     f"must be a relative path inside the storage root, not {path!r}.",
                     "chunked_graphql.E002",
                 )
+            elif len(expanded.strip("/")) + UUID_AND_EXT_LENGTH > MAX_NAME_LENGTH:
+                yield _error(
+                    "PATH",
+                    f"is too long: stored names (PATH/<id><ext>) must fit in {MAX_NAME_LENGTH} "
+                    "characters.",
+                    "chunked_graphql.E002",
+                )
 
     algorithm = raw("CHECKSUM")
     if not is_supported(algorithm):
@@ -81,7 +92,12 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
 
     for name in ("COMPLETE_EXT", "INCOMPLETE_EXT"):
         ext = raw(name)
-        if not isinstance(ext, str) or any(c in ext for c in "/\\\x00") or ".." in ext:
+        if (
+            not isinstance(ext, str)
+            or any(c in ext for c in "/\\\x00")
+            or ".." in ext
+            or len(ext) > MAX_EXT_LENGTH
+        ):
             yield _error(
                 name,
                 f"must be a file extension such as '.part', not {ext!r}.",

@@ -92,13 +92,9 @@ class UploadSettings:
                 # default_storage follows the STORAGES setting by itself.
                 self._cache["_storage"] = default_storage
             else:
-                cls = _import(storage_class, "STORAGE_CLASS")
-                if not (isinstance(cls, type) and issubclass(cls, Storage)):
-                    raise ImproperlyConfigured(
-                        f"{self.source('STORAGE_CLASS')} must be a Storage subclass or the dotted "
-                        f"path of one, not {storage_class!r}."
-                    )
-                self._cache["_storage"] = cls()
+                self._cache["_storage"] = _build_storage(
+                    _import(storage_class, "STORAGE_CLASS"), storage_class
+                )
         storage: Storage = self._cache["_storage"]
         return storage
 
@@ -116,6 +112,21 @@ class UploadSettings:
             self._cache["_hook"] = hook
         hook_fn: Callable[..., Any] | None = self._cache["_hook"]
         return hook_fn
+
+
+def _build_storage(factory: Any, configured: Any) -> Storage:
+    # A Storage subclass is instantiated without arguments; drf-chunked-upload called any
+    # callable (a class or a factory function), so a factory returning a Storage works too.
+    if isinstance(factory, Storage):
+        return factory
+    if callable(factory):
+        storage = factory()
+        if isinstance(storage, Storage):
+            return storage
+    raise ImproperlyConfigured(
+        f"{upload_settings.source('STORAGE_CLASS')} must be a Storage subclass, the dotted path "
+        f"of one, or a callable returning a Storage, not {configured!r}."
+    )
 
 
 def _import(value: Any, name: str) -> Any:

@@ -12,6 +12,7 @@ therefore never both write: the second sees the first's offset and gets ``Offset
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ else:
     User = Any
 
 CHUNK_READ_SIZE = 1024 * 1024
+
+logger = logging.getLogger(__name__)
 
 Status = AbstractChunkedUpload.Status
 
@@ -107,7 +110,7 @@ def _append_chunk(
             raise exceptions.OffsetMismatch(upload.offset, byte_range.start)
         # A failed write raises and rolls the transaction back: the offset stays at its last
         # good value, and whatever was half-written beyond it is overwritten by the next chunk.
-        store.write(upload.file.name, byte_range.start, file.chunks(CHUNK_READ_SIZE))
+        _write(store, upload.file.name, byte_range.start, file)
         upload.offset = byte_range.end + 1
         upload.save(update_fields=["offset"])
     return upload
@@ -126,7 +129,7 @@ def _create_upload(
     # Nobody else knows the new id yet, so no lock is needed; the row is saved only once its
     # bytes are stored, and the bytes are removed again if the row cannot be saved.
     try:
-        store.write(upload.file.name, 0, file.chunks(CHUNK_READ_SIZE))
+        _write(store, upload.file.name, 0, file)
         upload.offset = byte_range.end + 1
         upload.save(force_insert=True)
     except BaseException:
@@ -186,7 +189,7 @@ def upload_whole_file(
     upload.file.name = upload_name(upload.id, upload.created_at, upload_settings.COMPLETE_EXT)
     store = chunk_store()
     try:
-        store.write(upload.file.name, 0, usable.chunks(CHUNK_READ_SIZE))
+        _write(store, upload.file.name, 0, usable)
         upload.offset = usable.size
         with transaction.atomic(using=_write_db()):
             upload.save(force_insert=True)
@@ -284,6 +287,19 @@ def delete_expired_uploads(*, keep_record: bool = False) -> int:
 
 
 # Helpers ---------------------------------------------------------------------------------------
+
+
+def _write(store: ChunkStore, name: str, offset: int, file: File) -> None:
+    """Store ``file`` at ``offset``; any storage failure becomes a ``ChunkStorageError`` whose
+    message is fit for the client (the details, storage paths included, go to the log)."""
+    try:
+        store.write(name, offset, file.chunks(CHUNK_READ_SIZE))
+    except Exception as exc:
+        logger.exception("Storing %d bytes at offset %d of %r failed", file.size, offset, name)
+        raise exceptions.ChunkStorageError(
+            "The storage could not keep this chunk. The upload is unchanged: ask for its offset "
+            "and send the chunk again."
+        ) from exc
 
 
 def _write_db() -> str:

@@ -16,6 +16,7 @@ from gql import FileVar, GraphQLRequest
 from gql.transport.requests import RequestsHTTPTransport
 
 from chunked_graphql.models import ChunkedUpload
+from chunked_graphql.signals import upload_completed
 from tests.graphql_client import COMPLETE_UPLOAD, UPLOAD_CHUNK, md5
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -206,3 +207,84 @@ def test_operations_that_is_not_json_gets_a_json_400_over_http(live_server, cred
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/json"
     assert "not valid JSON" in response.json()["errors"][0]["message"]
+
+
+def post_json(url, credentials, query, variables):
+    return requests.post(
+        url, json={"query": query, "variables": variables}, timeout=60, **credentials
+    )
+
+
+def test_racing_completions_complete_once_and_fire_the_signal_once(live_server, credentials):
+    data = os.urandom(3 * 1024 * 1024)
+    url = f"{live_server.url}/graphql/"
+    client = gql_client(url, credentials)
+    upload_id = send_chunk(client, data, 0, len(data))["id"]
+    completions = []
+
+    def count(sender, upload, request, **kwargs):
+        completions.append(upload.pk)
+
+    upload_completed.connect(count)
+    try:
+        barrier = threading.Barrier(3)
+        answers = []
+
+        def complete():
+            barrier.wait()
+            response = post_json(
+                url, credentials, COMPLETE_UPLOAD, {"uploadId": upload_id, "checksum": md5(data)}
+            )
+            answers.append(response.json()["data"]["completeUpload"])
+
+        threads = [threading.Thread(target=complete) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        upload_completed.disconnect(count)
+
+    assert sorted(answer["__typename"] for answer in answers) == [
+        "ChunkedUpload",
+        "UploadAlreadyComplete",
+        "UploadAlreadyComplete",
+    ]
+    assert len(completions) == 1
+    with ChunkedUpload.objects.get(pk=upload_id).file.open("rb") as stored:
+        assert stored.read() == data
+
+
+def test_a_chunk_racing_a_completion_never_reopens_the_upload(live_server, credentials):
+    size = 2 * 1024 * 1024
+    data = os.urandom(size)
+    url = f"{live_server.url}/graphql/"
+    client = gql_client(url, credentials)
+    upload_id = send_chunk(client, data, 0, len(data))["id"]
+    barrier = threading.Barrier(2)
+    answers = {}
+
+    def complete():
+        barrier.wait()
+        answers["complete"] = post_json(
+            url, credentials, COMPLETE_UPLOAD, {"uploadId": upload_id, "checksum": md5(data)}
+        ).json()["data"]["completeUpload"]
+
+    def resend_last_chunk():
+        barrier.wait()
+        answers["chunk"] = post_chunk(
+            url, credentials, data[-1024:], size - 1024, size, upload_id
+        ).json()["data"]["uploadChunk"]
+
+    threads = [threading.Thread(target=complete), threading.Thread(target=resend_last_chunk)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert answers["complete"]["__typename"] == "ChunkedUpload"
+    assert answers["chunk"]["__typename"] in {"OffsetMismatch", "UploadAlreadyComplete"}
+    upload = ChunkedUpload.objects.get(pk=upload_id)
+    assert upload.status == ChunkedUpload.COMPLETE
+    with upload.file.open("rb") as stored:
+        assert stored.read() == data

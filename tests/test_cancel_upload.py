@@ -1,44 +1,18 @@
 """The cancelUpload mutation: deleting an incomplete upload's row and bytes."""
 
-import os
 import uuid
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from chunked_graphql.models import ChunkedUpload
 from tests.graphql_client import md5
+from tests.support import DATA, UNKNOWN_ID, age, assert_error, files_under
 
 pytestmark = pytest.mark.django_db
-
-DATA = b"0123456789abcdefghij"  # 20 bytes
-UNKNOWN_ID = "7d1f5c9e-2b4a-4c8d-9e6f-0a1b2c3d4e5f"
-
-
-def files_under(root):
-    return sorted(
-        os.path.relpath(os.path.join(directory, name), root)
-        for directory, _dirs, names in os.walk(root)
-        for name in names
-    )
 
 
 def stored_name(upload_id):
     return ChunkedUpload.objects.get(pk=upload_id).file.name
-
-
-def age(upload_id, days=2):
-    ChunkedUpload.objects.filter(pk=upload_id).update(
-        created_at=timezone.now() - timedelta(days=days)
-    )
-
-
-def assert_error(result, typename, code, http_status):
-    assert result["__typename"] == typename, result
-    assert result["code"] == code
-    assert result["httpStatus"] == http_status
-    assert result["message"].strip()
 
 
 def test_cancel_answers_cancelled_upload_with_id(api, django_capture_on_commit_callbacks):

@@ -1,54 +1,27 @@
 """The completeUpload mutation: completing a chunked upload, and whole-file uploads."""
 
 import hashlib
-import os
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from django.utils import timezone
 
 from chunked_graphql.models import ChunkedUpload
 from tests.graphql_client import COMPLETE_UPLOAD, md5
+from tests.support import (
+    DATA,
+    UNKNOWN_ID,
+    age,
+    assert_error,
+    assert_nothing_stored,
+    files_under,
+    stored_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 
-DATA = b"0123456789abcdefghij"  # 20 bytes
-UNKNOWN_ID = "7d1f5c9e-2b4a-4c8d-9e6f-0a1b2c3d4e5f"
 WRONG_MD5 = md5(b"something else")
-
-
-def stored_bytes(upload_id):
-    upload = ChunkedUpload.objects.get(pk=upload_id)
-    with upload.file.open("rb") as stored:
-        return stored.read()
-
-
-def files_under(root):
-    return sorted(
-        os.path.relpath(os.path.join(directory, name), root)
-        for directory, _dirs, names in os.walk(root)
-        for name in names
-    )
-
-
-def age(upload_id, days=2):
-    ChunkedUpload.objects.filter(pk=upload_id).update(
-        created_at=timezone.now() - timedelta(days=days)
-    )
-
-
-def assert_error(result, typename, code, http_status=400):
-    assert result["__typename"] == typename, result
-    assert result["code"] == code
-    assert result["httpStatus"] == http_status
-    assert isinstance(result["message"], str)
-    assert result["message"].strip()
-
-
-def assert_nothing_stored(media_root):
-    assert ChunkedUpload.objects.count() == 0
-    assert files_under(media_root) == []
 
 
 # With an upload addressed: 1. MissingChecksum -----------------------------------------------

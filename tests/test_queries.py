@@ -8,11 +8,10 @@ import pytest
 
 from chunked_graphql.models import ChunkedUpload
 from tests.graphql_client import GET_UPLOAD, md5
+from tests.support import DATA, UNKNOWN_ID
 
 pytestmark = pytest.mark.django_db
 
-DATA = b"0123456789abcdefghij"  # 20 bytes
-UNKNOWN_ID = "7d1f5c9e-2b4a-4c8d-9e6f-0a1b2c3d4e5f"
 BIG_TOTAL = 5_000_000_000  # beyond 2**32
 
 

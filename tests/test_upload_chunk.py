@@ -9,44 +9,19 @@ from django.utils import timezone
 
 from chunked_graphql.models import ChunkedUpload
 from tests.graphql_client import UPLOAD_CHUNK, md5
+from tests.support import (
+    DATA,
+    UNKNOWN_ID,
+    age,
+    assert_error,
+    files_under,
+    stored_bytes,
+    stored_offset,
+)
 
 pytestmark = pytest.mark.django_db
 
-DATA = b"0123456789abcdefghij"  # 20 bytes
-UNKNOWN_ID = "7d1f5c9e-2b4a-4c8d-9e6f-0a1b2c3d4e5f"
 MAX_TOTAL = 2**63 - 1
-
-
-def stored_bytes(upload_id):
-    upload = ChunkedUpload.objects.get(pk=upload_id)
-    with upload.file.open("rb") as stored:
-        return stored.read()
-
-
-def stored_offset(upload_id):
-    return ChunkedUpload.objects.get(pk=upload_id).offset
-
-
-def files_under(root):
-    return sorted(
-        os.path.relpath(os.path.join(directory, name), root)
-        for directory, _dirs, names in os.walk(root)
-        for name in names
-    )
-
-
-def age(upload_id, days=2):
-    ChunkedUpload.objects.filter(pk=upload_id).update(
-        created_at=timezone.now() - timedelta(days=days)
-    )
-
-
-def assert_error(result, typename, code, http_status=400):
-    assert result["__typename"] == typename, result
-    assert result["code"] == code
-    assert result["httpStatus"] == http_status
-    assert isinstance(result["message"], str)
-    assert result["message"].strip()
 
 
 # 1. MissingChunk ---------------------------------------------------------------------------

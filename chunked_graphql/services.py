@@ -133,7 +133,7 @@ def _create_upload(
         upload.offset = byte_range.end + 1
         upload.save(force_insert=True)
     except BaseException:
-        store.delete(upload.file.name)
+        _discard(store, upload.file.name)
         raise
     return upload
 
@@ -195,7 +195,7 @@ def upload_whole_file(
             upload.save(force_insert=True)
             _mark_complete(upload, store, request)
     except BaseException:
-        store.delete(upload.file.name)
+        _discard(store, upload.file.name)
         raise
     return upload
 
@@ -300,6 +300,14 @@ def _write(store: ChunkStore, name: str, offset: int, file: File) -> None:
             "The storage could not keep this chunk. The upload is unchanged: ask for its offset "
             "and send the chunk again."
         ) from exc
+
+
+def _discard(store: ChunkStore, name: str) -> None:
+    """Remove the bytes of an upload that was never saved, without hiding why it was not."""
+    try:
+        store.delete(name)
+    except Exception:
+        logger.warning("Could not delete %r after a failed upload", name, exc_info=True)
 
 
 def _write_db() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 READ_SIZE = 1024 * 1024
@@ -28,9 +28,20 @@ def digest_chunks(chunks: Iterable[bytes], algorithm: str) -> str:
     return hasher.hexdigest()
 
 
-def digest_stream(stream: IO[bytes], algorithm: str) -> str:
-    """The hex digest of everything left in ``stream``."""
-    return digest_chunks(iter(lambda: stream.read(READ_SIZE), b""), algorithm)
+def digest_stream(stream: IO[bytes], algorithm: str, limit: int | None = None) -> str:
+    """The hex digest of the next ``limit`` bytes of ``stream`` (all that is left by default)."""
+
+    def blocks() -> Iterator[bytes]:
+        remaining = limit
+        while remaining is None or remaining > 0:
+            block = stream.read(READ_SIZE if remaining is None else min(READ_SIZE, remaining))
+            if not block:
+                return
+            if remaining is not None:
+                remaining -= len(block)
+            yield block
+
+    return digest_chunks(blocks(), algorithm)
 
 
 def checksums_match(expected_hex: str, given: str) -> bool:

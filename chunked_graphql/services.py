@@ -11,9 +11,11 @@ therefore never both write: the second sees the first's offset and gets ``Offset
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.core.files import File
@@ -61,10 +63,13 @@ def visible_uploads(user: User) -> QuerySet[AbstractChunkedUpload]:
 
 def get_visible_upload(user: User, upload_id: object) -> AbstractChunkedUpload | None:
     """The upload ``upload_id`` names if ``user`` may see it; ``None`` otherwise."""
+    return _visible_by_id(user, upload_id).first()
+
+
+def _visible_by_id(user: User, upload_id: object) -> QuerySet[AbstractChunkedUpload]:
     pk = parse_upload_id(upload_id)
-    if pk is None:
-        return None
-    return visible_uploads(user).filter(pk=pk).first()
+    uploads = visible_uploads(user)
+    return uploads.none() if pk is None else uploads.filter(pk=pk)
 
 
 # Uploading chunks ------------------------------------------------------------------------------
@@ -154,16 +159,27 @@ def complete_upload(
         algorithm = known.checksum_algorithm if known else upload_settings.CHECKSUM
         raise exceptions.MissingChecksum(algorithm)
     store = chunk_store()
-    with transaction.atomic(using=_write_db()):
+    # Hashed before the row is locked, so that reading every stored byte does not hold the lock
+    # (on SQLite, the whole database's write lock) for seconds. That is safe: once all declared
+    # bytes have arrived no chunk can change them, since a chunk must start at the offset and end
+    # before TOTAL. Under the lock the state is checked again, for a cancel or a completion that
+    # won meanwhile, and the hash is redone only if the offset moved (uploads without a TOTAL).
+    upload = _visible_or_not_found(user, upload_id)
+    _check_completable(upload)
+    hashed_offset = upload.offset
+    try:
+        digest: str | None = _stored_digest(store, upload)
+    except exceptions.ChunkStorageError:
+        digest = None  # perhaps cancelled meanwhile: decided under the lock
+    alias = _write_db()
+    with transaction.atomic(using=alias):
         upload = _lock_visible(user, upload_id)
-        _check_open(upload)
-        if upload.total_size is not None and upload.offset != upload.total_size:
-            raise exceptions.UploadIncomplete(upload.offset, upload.total_size)
-        with store.open(upload.file.name) as stored:
-            digest = digest_stream(stored, upload.checksum_algorithm)
+        _check_completable(upload)
+        if digest is None or upload.offset != hashed_offset:
+            digest = _stored_digest(store, upload)
         if not checksums_match(digest, checksum):
             raise exceptions.ChecksumMismatch()
-        _mark_complete(upload, store, request)
+        _mark_complete(upload, store, request, alias)
     return upload
 
 
@@ -191,9 +207,10 @@ def upload_whole_file(
     try:
         _write(store, upload.file.name, 0, usable)
         upload.offset = usable.size
-        with transaction.atomic(using=_write_db()):
+        alias = _write_db()
+        with transaction.atomic(using=alias):
             upload.save(force_insert=True)
-            _mark_complete(upload, store, request)
+            _mark_complete(upload, store, request, alias)
     except BaseException:
         _discard(store, upload.file.name)
         raise
@@ -201,14 +218,19 @@ def upload_whole_file(
 
 
 def _mark_complete(
-    upload: AbstractChunkedUpload, store: ChunkStore, request: HttpRequest | None
+    upload: AbstractChunkedUpload, store: ChunkStore, request: HttpRequest | None, alias: str
 ) -> None:
-    """Rename to COMPLETE_EXT, mark complete, run the hook and the signal. Call inside the
-    upload's transaction: if the hook or a receiver raises, the completion is rolled back."""
+    """Give the bytes their COMPLETE_EXT name, mark the upload complete, run the hook and the
+    signal. Call inside the upload's transaction: if the hook or a receiver raises, or anything
+    rolls the transaction back later, the upload is as it was before."""
     incomplete_name = upload.file.name
     complete_name = renamed(incomplete_name, upload.id, upload_settings.COMPLETE_EXT)
-    if complete_name != incomplete_name:
-        store.rename(incomplete_name, complete_name)
+    moved = complete_name != incomplete_name
+    if moved:
+        # Copied (a hard link on a local disk), not renamed: the incomplete name must still hold
+        # the bytes if the transaction rolls back, and it is removed only after the commit.
+        with _storage_errors("completing the upload"):
+            store.copy(incomplete_name, complete_name)
         upload.file.name = complete_name
     try:
         upload.status = Status.COMPLETE
@@ -217,11 +239,13 @@ def _mark_complete(
         upload.save(update_fields=["file", "status", "completed_at", "response_data"])
         upload_completed.send(sender=type(upload), upload=upload, request=request)
     except BaseException:
-        if complete_name != incomplete_name:
-            store.rename(complete_name, incomplete_name)
+        if moved:
+            _discard(store, complete_name)
             upload.file.name = incomplete_name
         upload.status, upload.completed_at, upload.response_data = Status.UPLOADING, None, None
         raise
+    if moved:
+        _discard_on_commit(store, incomplete_name, alias)
 
 
 def _run_completion_hook(upload: AbstractChunkedUpload, request: HttpRequest | None) -> Any:
@@ -251,7 +275,7 @@ def cancel_upload(*, user: User, upload_id: object) -> uuid.UUID:
         upload.delete()
         # Bytes go only once the row is gone for good: a rollback must not leave a row whose
         # offset vouches for bytes that were deleted.
-        transaction.on_commit(lambda: store.delete(name), using=alias)
+        _discard_on_commit(store, name, alias)
     return pk
 
 
@@ -275,13 +299,19 @@ def delete_expired_uploads(*, keep_record: bool = False) -> int:
             )
             if upload is None or (keep_record and not upload.file.name):
                 continue
-            name = upload.file.name
+            # Bytes first: an expired upload can never continue, so a row left naming deleted
+            # bytes is harmless (the next run removes it), while bytes left without a row would
+            # never be found again.
+            try:
+                store.delete(upload.file.name)
+            except Exception:
+                logger.exception("Could not delete the bytes of expired upload %s", upload.pk)
+                continue
             if keep_record:
                 upload.file.name = ""
                 upload.save(update_fields=["file"])
             else:
                 upload.delete()
-            transaction.on_commit(lambda name=name: store.delete(name), using=alias)  # type: ignore[misc]
         cleaned += 1
     return cleaned
 
@@ -289,17 +319,35 @@ def delete_expired_uploads(*, keep_record: bool = False) -> int:
 # Helpers ---------------------------------------------------------------------------------------
 
 
-def _write(store: ChunkStore, name: str, offset: int, file: File) -> None:
-    """Store ``file`` at ``offset``; any storage failure becomes a ``ChunkStorageError`` whose
-    message is fit for the client (the details, storage paths included, go to the log)."""
+@contextlib.contextmanager
+def _storage_errors(action: str) -> Iterator[None]:
+    """Turn a storage failure into a ``ChunkStorageError`` with a message fit for the client;
+    the details, storage paths included, go to the log."""
     try:
-        store.write(name, offset, file.chunks(CHUNK_READ_SIZE))
+        yield
+    except exceptions.ChunkedUploadError:
+        raise
     except Exception as exc:
-        logger.exception("Storing %d bytes at offset %d of %r failed", file.size, offset, name)
+        logger.exception("The storage failed while %s", action)
         raise exceptions.ChunkStorageError(
-            "The storage could not keep this chunk. The upload is unchanged: ask for its offset "
-            "and send the chunk again."
+            f"The storage failed while {action}. The upload is unchanged: ask for its offset "
+            "and try again."
         ) from exc
+
+
+def _write(store: ChunkStore, name: str, offset: int, file: File) -> None:
+    with _storage_errors("storing the chunk"):
+        store.write(name, offset, file.chunks(CHUNK_READ_SIZE))
+
+
+def _stored_digest(store: ChunkStore, upload: AbstractChunkedUpload) -> str:
+    """The digest of the ``offset`` bytes the upload vouches for."""
+    with _storage_errors("reading the upload back"), store.open(upload.file.name) as stored:
+        return digest_stream(stored, upload.checksum_algorithm, limit=upload.offset)
+
+
+def _discard_on_commit(store: ChunkStore, name: str, alias: str) -> None:
+    transaction.on_commit(lambda: _discard(store, name), using=alias)
 
 
 def _discard(store: ChunkStore, name: str) -> None:
@@ -344,9 +392,15 @@ def _new_upload(owner: Any, filename: str, *, total_size: int) -> AbstractChunke
     )
 
 
+def _visible_or_not_found(user: User, upload_id: object) -> AbstractChunkedUpload:
+    upload = get_visible_upload(user, upload_id)
+    if upload is None:
+        raise exceptions.UploadNotFound()
+    return upload
+
+
 def _lock_visible(user: User, upload_id: object) -> AbstractChunkedUpload:
-    pk = parse_upload_id(upload_id)
-    upload = None if pk is None else visible_uploads(user).select_for_update().filter(pk=pk).first()
+    upload = _visible_by_id(user, upload_id).select_for_update().first()
     if upload is None:
         raise exceptions.UploadNotFound()
     return upload
@@ -357,3 +411,9 @@ def _check_open(upload: AbstractChunkedUpload) -> None:
         raise exceptions.UploadExpired()
     if upload.status == Status.COMPLETE:
         raise exceptions.UploadAlreadyComplete()
+
+
+def _check_completable(upload: AbstractChunkedUpload) -> None:
+    _check_open(upload)
+    if upload.total_size is not None and upload.offset != upload.total_size:
+        raise exceptions.UploadIncomplete(upload.offset, upload.total_size)

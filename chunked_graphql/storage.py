@@ -6,7 +6,7 @@ Two layers, both built on Django's ``Storage`` API so any backend plugs in:
   (``STORAGE_CLASS``, or Django's default storage). The model's ``FileField`` uses it, so
   ``upload.file.open()`` and ``upload.file.url`` follow ``override_settings``.
 - ``ChunkStore``: the small interface the upload service writes through: write these bytes at
-  this offset, rename, delete. ``FileSystemChunkStore`` writes in place on a local disk; any other
+  this offset, copy, delete. ``FileSystemChunkStore`` writes in place on a local disk; any other
   storage gets ``RewritingChunkStore``, which needs nothing beyond ``open``/``save``/``delete``
   and so works with storages that cannot append. ``chunk_store()`` picks one for the configured
   storage.
@@ -17,10 +17,12 @@ filename.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
 import posixpath
+import shutil
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
@@ -132,8 +134,8 @@ class ChunkStore(ABC):
         """Store ``chunks`` at ``offset`` of ``name``; drop whatever lay beyond."""
 
     @abstractmethod
-    def rename(self, name: str, new_name: str) -> None:
-        """Move the stored bytes from ``name`` to ``new_name``, replacing it if present."""
+    def copy(self, name: str, new_name: str) -> None:
+        """Make ``new_name`` hold the bytes of ``name`` (replacing it), leaving ``name`` as is."""
 
     def open(self, name: str) -> IO[bytes]:
         """Open the stored bytes for reading."""
@@ -175,8 +177,16 @@ class FileSystemChunkStore(ChunkStore):
             # vouches for must be on disk first.
             os.fdatasync(out.fileno())
 
-    def rename(self, name: str, new_name: str) -> None:
-        os.replace(self.storage.path(name), self.storage.path(new_name))
+    def copy(self, name: str, new_name: str) -> None:
+        source, target = self.storage.path(name), self.storage.path(new_name)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target)
+        try:
+            # A hard link costs nothing, whatever the size; no chunk writes to a completed
+            # upload, so the two names never diverge while both exist.
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
 
 
 class RewritingChunkStore(ChunkStore):
@@ -206,10 +216,9 @@ class RewritingChunkStore(ChunkStore):
             self._save(name, spool)
         self._discard(staging)
 
-    def rename(self, name: str, new_name: str) -> None:
+    def copy(self, name: str, new_name: str) -> None:
         with self.storage.open(name, "rb") as stored:
             self._save(new_name, stored)
-        self.storage.delete(name)
 
     def delete(self, name: str) -> None:
         if name:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase
 
 UPLOAD_FIELDS = """
     __typename id url filename offset totalSize expires status createdAt completedAt
@@ -75,13 +75,25 @@ def md5(data: bytes) -> str:
 
 
 class GraphQLClient:
-    """Posts GraphQL operations to the endpoint through a Django test ``Client``."""
+    """Posts GraphQL operations to the endpoint through a Django test ``Client``.
+
+    A test runs inside one transaction that never commits, so ``on_commit`` callbacks (such as
+    deleting the bytes of a cancelled upload) would never run. Like a real server, where each
+    request commits when it ends, the client runs the callbacks a request registered when it
+    returns; set ``run_on_commit = False`` to look at the state before the commit.
+    """
 
     def __init__(self, client: Client | None = None, url: str = "/graphql/") -> None:
         self.client = client or Client()
         self.url = url
+        self.run_on_commit = True
 
-    def post(
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        """``_post`` as one committed request (see the class docstring)."""
+        with TestCase.captureOnCommitCallbacks(execute=self.run_on_commit):
+            return self._post(*args, **kwargs)
+
+    def _post(
         self,
         query: str,
         variables: dict[str, Any] | None = None,

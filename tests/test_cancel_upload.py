@@ -42,6 +42,7 @@ def test_cancel_deletes_bytes(api, media_root, django_capture_on_commit_callback
 def test_cancel_deletes_bytes_only_on_commit(api, media_root, django_capture_on_commit_callbacks):
     started = api.start(DATA, 10)
     name = stored_name(started["id"])
+    api.run_on_commit = False
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         api.cancel(started["id"])
     assert (media_root / name).read_bytes() == DATA[:10]

@@ -5,8 +5,10 @@ import uuid
 from datetime import datetime
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
+from chunked_graphql import services
 from chunked_graphql.models import ChunkedUpload
 from tests.graphql_client import COMPLETE_UPLOAD, md5
 from tests.support import (
@@ -566,3 +568,74 @@ def test_whole_file_checksum_mismatch_leaves_existing_uploads_alone(api, media_r
     api.complete(None, WRONG_MD5, file=DATA, filename="whole.bin")
     assert list(ChunkedUpload.objects.values_list("pk", flat=True)) == [uuid.UUID(uploaded["id"])]
     assert files_under(media_root) == before
+
+
+# Completion and the surrounding transaction --------------------------------------------------
+
+
+def test_incomplete_name_is_removed_only_when_the_completion_commits(api, media_root):
+    uploaded = api.upload(DATA, 10)
+    incomplete_name = ChunkedUpload.objects.get(pk=uploaded["id"]).file.name
+    api.run_on_commit = False
+    completed = api.complete(uploaded["id"], md5(DATA))
+    assert (media_root / incomplete_name).read_bytes() == DATA
+    assert stored_bytes(completed["id"]) == DATA
+
+
+def test_completion_rolled_back_by_an_outer_transaction_can_be_completed_again(api, user):
+    """With ATOMIC_REQUESTS, or a project calling the service inside its own transaction, a
+    rollback after the completion must leave the upload as it was, bytes included."""
+    uploaded = api.upload(DATA, 10)
+    with transaction.atomic():
+        services.complete_upload(user=user, upload_id=uploaded["id"], checksum=md5(DATA))
+        transaction.set_rollback(True)
+    assert ChunkedUpload.objects.get(pk=uploaded["id"]).status == ChunkedUpload.UPLOADING
+
+    completed = api.complete(uploaded["id"], md5(DATA))
+
+    assert completed["status"] == "COMPLETE", completed
+    assert stored_bytes(completed["id"]) == DATA
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stored_bytes_are_hashed_outside_the_transaction(api, monkeypatch):
+    """Hashing reads every stored byte; it must not hold the row lock (on SQLite, the whole
+    database's write lock) while it does."""
+    uploaded = api.upload(DATA, 10)
+    hashed_in_transaction = []
+    real_digest = services.digest_stream
+
+    def recording_digest(*args, **kwargs):
+        hashed_in_transaction.append(connection.in_atomic_block)
+        return real_digest(*args, **kwargs)
+
+    monkeypatch.setattr(services, "digest_stream", recording_digest)
+    completed = api.complete(uploaded["id"], md5(DATA))
+
+    assert completed["status"] == "COMPLETE"
+    assert hashed_in_transaction == [False]
+
+
+def test_upload_cancelled_while_it_was_hashed_is_not_found(api, user, monkeypatch):
+    uploaded = api.upload(DATA, 10)
+    real_digest = services.digest_stream
+
+    def cancel_then_digest(*args, **kwargs):
+        digest = real_digest(*args, **kwargs)
+        services.cancel_upload(user=user, upload_id=uploaded["id"])
+        return digest
+
+    monkeypatch.setattr(services, "digest_stream", cancel_then_digest)
+    result = api.complete(uploaded["id"], md5(DATA))
+
+    assert_error(result, "UploadNotFound", "NOT_FOUND", 404)
+
+
+def test_missing_stored_bytes_give_an_error_that_names_no_path(api, media_root):
+    uploaded = api.upload(DATA, 10)
+    (media_root / ChunkedUpload.objects.get(pk=uploaded["id"]).file.name).unlink()
+    body = api.post(COMPLETE_UPLOAD, {"uploadId": uploaded["id"], "checksum": md5(DATA)}).json()
+    message = body["errors"][0]["message"]
+    assert "try again" in message
+    assert str(media_root) not in message
+    assert ChunkedUpload.objects.get(pk=uploaded["id"]).status == ChunkedUpload.UPLOADING

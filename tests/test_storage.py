@@ -108,23 +108,22 @@ def test_write_past_stored_end_raises_and_keeps_bytes(store: ChunkStore) -> None
     assert read(store, "a.part") == b"12345"
 
 
-def test_rename_moves_bytes(store: ChunkStore) -> None:
+def test_copy_leaves_the_source_in_place(store: ChunkStore) -> None:
     store.write("d/a.part", 0, [b"payload"])
 
-    store.rename("d/a.part", "d/a.done")
+    store.copy("d/a.part", "d/a.done")
 
     assert read(store, "d/a.done") == b"payload"
-    assert not store.storage.exists("d/a.part")
+    assert read(store, "d/a.part") == b"payload"
 
 
-def test_rename_replaces_existing_target(store: ChunkStore) -> None:
+def test_copy_replaces_existing_target(store: ChunkStore) -> None:
     store.write("a.part", 0, [b"new bytes"])
     store.write("a.done", 0, [b"old, longer bytes"])
 
-    store.rename("a.part", "a.done")
+    store.copy("a.part", "a.done")
 
     assert read(store, "a.done") == b"new bytes"
-    assert not store.storage.exists("a.part")
 
 
 def test_delete_removes_bytes(store: ChunkStore) -> None:
@@ -371,7 +370,7 @@ def test_storage_failure_message_does_not_reveal_storage_names(
     FAILURES["save"] = True
     body = post_chunk(api, DATA[8:16], "bytes 8-15/20", upload["id"])
     message = body["errors"][0]["message"]
-    assert "send the chunk again" in message
+    assert "ask for its offset and try again" in message
     assert upload["id"] not in message
 
 

@@ -30,6 +30,7 @@ from django.urls import NoReverseMatch, reverse
 
 from .hashing import is_supported
 from .settings import upload_settings
+from .storage import storage_directory
 
 MAX_NAME_LENGTH = 255  # the model's FileField max_length
 MAX_EXT_LENGTH = 16
@@ -57,29 +58,7 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
             "chunked_graphql.E001",
         )
 
-    path = raw("PATH")
-    if not isinstance(path, str):
-        yield _error("PATH", f"must be a string, not {path!r}.", "chunked_graphql.E002")
-    else:
-        try:
-            expanded = datetime.datetime(2000, 1, 2, 3, 4, 5).strftime(path)
-        except ValueError as exc:
-            yield _error("PATH", f"is not a valid strftime pattern: {exc}.", "chunked_graphql.E002")
-        else:
-            parts = expanded.replace("\\", "/").split("/")
-            if expanded.startswith(("/", "\\")) or ".." in parts or "\x00" in expanded:
-                yield _error(
-                    "PATH",
-                    f"must be a relative path inside the storage root, not {path!r}.",
-                    "chunked_graphql.E002",
-                )
-            elif len(expanded.strip("/")) + UUID_AND_EXT_LENGTH > MAX_NAME_LENGTH:
-                yield _error(
-                    "PATH",
-                    f"is too long: stored names (PATH/<id><ext>) must fit in {MAX_NAME_LENGTH} "
-                    "characters.",
-                    "chunked_graphql.E002",
-                )
+    yield from _path_errors(raw("PATH"))
 
     algorithm = raw("CHECKSUM")
     if not is_supported(algorithm):
@@ -136,6 +115,27 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
             get_upload_model()
         except ImproperlyConfigured as exc:
             yield checks.Error(str(exc), id="chunked_graphql.E009")
+
+
+def _path_errors(path: object) -> Iterator[checks.CheckMessage]:
+    if not isinstance(path, str):
+        yield _error("PATH", f"must be a string, not {path!r}.", "chunked_graphql.E002")
+        return
+    try:
+        directory = storage_directory(datetime.datetime(2000, 1, 2, 3, 4, 5).strftime(path))
+    except ValueError:
+        yield _error(
+            "PATH",
+            f"must be a relative path inside the storage root, not {path!r}.",
+            "chunked_graphql.E002",
+        )
+        return
+    if len(directory) + UUID_AND_EXT_LENGTH > MAX_NAME_LENGTH:
+        yield _error(
+            "PATH",
+            f"is too long: stored names (PATH/<id><ext>) must fit in {MAX_NAME_LENGTH} characters.",
+            "chunked_graphql.E002",
+        )
 
 
 # Untagged so it runs without --database: it reads settings only, never a connection.

@@ -44,11 +44,25 @@ logger = logging.getLogger(__name__)
 
 def upload_name(upload_id: uuid.UUID, created_at: datetime.datetime, ext: str) -> str:
     """The storage name of an upload: ``<PATH with strftime applied>/<id><ext>``."""
-    directory = _local(created_at).strftime(upload_settings.PATH).strip("/")
-    name = posixpath.join(directory, f"{upload_id}{ext}") if directory else f"{upload_id}{ext}"
-    if posixpath.normpath(name) != name or name.startswith(("/", "../")) or name == "..":
-        raise SuspiciousFileOperation(f"Upload path {name!r} would leave the storage root.")
-    return name
+    expanded = _local(created_at).strftime(upload_settings.PATH)
+    try:
+        directory = storage_directory(expanded)
+    except ValueError as exc:
+        raise SuspiciousFileOperation(str(exc)) from exc
+    return posixpath.join(directory, f"{upload_id}{ext}") if directory else f"{upload_id}{ext}"
+
+
+def storage_directory(expanded_path: str) -> str:
+    """The expanded PATH as a normalised relative directory (``""`` for the root).
+
+    Raise ``ValueError`` for a path that could leave the storage root: absolute, with a ``..``
+    segment (with either slash, as a Windows storage would read it), or holding NUL.
+    """
+    segments = expanded_path.replace("\\", "/").split("/")
+    if expanded_path.startswith(("/", "\\")) or ".." in segments or "\x00" in expanded_path:
+        raise ValueError(f"Upload path {expanded_path!r} would leave the storage root.")
+    directory = posixpath.normpath(expanded_path) if expanded_path else "."
+    return "" if directory == "." else directory
 
 
 def renamed(name: str, upload_id: uuid.UUID, ext: str) -> str:

@@ -43,7 +43,12 @@ def parse_content_range(value: str) -> ContentRange:
         raise InvalidContentRange(
             f"contentRange {_shorten(value)!r} is not of the form 'bytes START-END/TOTAL'."
         )
-    start, end, total = (int(group) for group in match.groups())
+    # Leading zeros are allowed, so the digit count alone says nothing; past 19 significant
+    # digits a number exceeds MAX_TOTAL (and int() refuses strings of over 4300 digits).
+    significant = [group.lstrip("0") or "0" for group in match.groups()]
+    if any(len(digits) > len(str(MAX_TOTAL)) for digits in significant):
+        raise InvalidContentRange(f"START, END and TOTAL may be at most {MAX_TOTAL}.")
+    start, end, total = (int(digits) for digits in significant)
     if total > MAX_TOTAL:
         raise InvalidContentRange(f"TOTAL may be at most {MAX_TOTAL} bytes.")
     if end < start:
@@ -67,8 +72,12 @@ def validate_filename(filename: str | None) -> str:
             f"{MAX_FILENAME_LENGTH} are allowed."
         )
     for char in filename:
-        if unicodedata.category(char) == "Cc":
+        category = unicodedata.category(char)
+        if category == "Cc":
             raise InvalidFilename(f"filename contains the control character U+{ord(char):04X}.")
+        if category == "Cs":
+            # A lone surrogate is no character at all and cannot be stored as UTF-8.
+            raise InvalidFilename(f"filename contains the lone surrogate U+{ord(char):04X}.")
     return filename
 
 

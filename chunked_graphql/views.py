@@ -25,7 +25,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
 
-from .multipart import MultipartRequestError, parse_multipart_operations
+from .multipart import RequestBodyError, load_body, parse_multipart_operations
 
 _URL_UPLOAD_ID = "chunked_graphql_upload_id"
 
@@ -58,13 +58,18 @@ class ChunkedUploadGraphQLView(GraphQLView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         setattr(request, _URL_UPLOAD_ID, kwargs.pop("upload_id", None))
-        # Parsed before graphene-django's dispatch runs: its ensure_csrf_cookie decorator reads
-        # request.POST and would turn a malformed multipart body into Django's HTML 400.
+        # Read before graphene-django's dispatch runs: its ensure_csrf_cookie decorator reads
+        # request.POST, and Django would answer a malformed or oversized body with an HTML 400.
         self._multipart_operations = None
-        if request.method == "POST" and self.get_content_type(request) == "multipart/form-data":
+        if request.method == "POST":
             try:
-                self._multipart_operations = parse_multipart_operations(request, batch=self.batch)
-            except MultipartRequestError as exc:
+                if self.get_content_type(request) == "multipart/form-data":
+                    self._multipart_operations = parse_multipart_operations(
+                        request, batch=self.batch
+                    )
+                else:
+                    load_body(request)
+            except RequestBodyError as exc:
                 return self.error_response(request, HttpResponseBadRequest(), str(exc))
         response: HttpResponse = super().dispatch(request, *args, **kwargs)
         return response

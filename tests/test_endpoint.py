@@ -78,7 +78,7 @@ def test_map_of_the_wrong_shape_is_a_json_400(client, user, files_map):
 def test_map_naming_a_missing_file_part_is_a_json_400(client, user):
     client.force_login(user)
     response = client.post("/graphql/", {"operations": OPERATIONS, "map": FILES_MAP})
-    assert_json_400(response, "names the file field '0', which was not sent")
+    assert_json_400(response, "names the part '0', which was not sent")
 
 
 @pytest.mark.parametrize(
@@ -269,3 +269,38 @@ def test_wrong_boundary_is_a_json_400_and_stores_nothing(api):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert ChunkedUpload.objects.count() == 0
+
+
+def test_missing_map_field_is_a_json_400(client, user):
+    client.force_login(user)
+    response = client.post("/graphql/", {"operations": OPERATIONS, "0": chunk()})
+    assert_json_400(response, "no 'map' field")
+
+
+def test_map_naming_a_text_part_is_a_missing_chunk(api):
+    response = api.client.post(
+        "/graphql/", {"operations": OPERATIONS, "map": FILES_MAP, "0": "not a file"}
+    )
+    assert response.status_code == 200
+    result = response.json()["data"]["uploadChunk"]
+    assert result["__typename"] == "MissingChunk"
+    assert ChunkedUpload.objects.count() == 0
+
+
+def test_urlencoded_body_with_too_many_fields_is_a_json_400(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    response = client.post(
+        "/graphql/",
+        data="&".join(f"f{i}=x" for i in range(10)),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert_json_400(response, "Request body refused")
+
+
+@pytest.mark.parametrize("content_type", ["application/graphql", "application/json"])
+def test_oversized_body_is_a_json_400(client, settings, content_type):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    response = client.post(
+        "/graphql/", data="{ chunkedUploads { id } }" + " " * 2_000, content_type=content_type
+    )
+    assert_json_400(response, "Request body refused")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.checks import run_checks
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, InMemoryStorage, default_storage
@@ -201,6 +202,26 @@ def test_upload_name_refuses_path_escaping_storage_root(settings: Any, path: str
 
     with pytest.raises(SuspiciousFileOperation):
         upload_name(UPLOAD_ID, CREATED, ".part")
+
+
+@pytest.mark.parametrize(
+    ("path", "directory"),
+    [("up//%Y", "up/2024"), ("./up", "up"), ("up/./x/", "up/x"), (".", ""), ("/", None)],
+)
+def test_upload_name_normalises_the_directory_the_system_check_accepts(
+    settings: Any, path: str, directory: str | None
+) -> None:
+    settings.CHUNKED_GRAPHQL_PATH = path
+    accepted = not [e for e in run_checks() if e.id == "chunked_graphql.E002"]
+
+    if directory is None:
+        assert not accepted
+        with pytest.raises(SuspiciousFileOperation):
+            upload_name(UPLOAD_ID, CREATED, ".part")
+    else:
+        assert accepted
+        expected = f"{directory}/{UPLOAD_ID}.part" if directory else f"{UPLOAD_ID}.part"
+        assert upload_name(UPLOAD_ID, CREATED, ".part") == expected
 
 
 def test_renamed_replaces_extension_in_same_directory() -> None:

@@ -666,3 +666,14 @@ def test_refused_chunk_leaves_file_count_unchanged(api, media_root):
     before = files_under(media_root)
     api.upload_chunk(DATA[15:], "bytes 15-19/20", upload_id=started["id"])
     assert files_under(media_root) == before
+
+
+def test_filename_with_a_lone_surrogate_is_invalid_filename(api, media_root):
+    result = api.upload_chunk(DATA[:10], "bytes 0-9/20", filename="a\ud800")
+    assert_error(result, "InvalidFilename", "INVALID_FILENAME")
+    assert files_under(media_root) == []
+
+
+def test_content_range_of_thousands_of_digits_is_invalid_content_range(api):
+    result = api.upload_chunk(DATA[:10], "bytes 0-9/" + "9" * 5000)
+    assert_error(result, "InvalidContentRange", "INVALID_CONTENT_RANGE")

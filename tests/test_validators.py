@@ -246,3 +246,28 @@ def test_upload_id_malformed_is_none(value):
 @pytest.mark.parametrize("value", [None, 42, SAMPLE_ID.bytes])
 def test_upload_id_non_string_is_none(value):
     assert parse_upload_id(value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bytes 0-0/" + "1" * 5000,
+        "bytes 0-0/" + "9" * 20,
+        "bytes 0-" + "1" * 30 + "/5",
+        "bytes " + "1" * 4400 + "-0/1",
+    ],
+)
+def test_numbers_of_many_digits_are_invalid_not_a_crash(value):
+    with pytest.raises(InvalidContentRange):
+        parse_content_range(value)
+
+
+def test_thousands_of_leading_zeros_are_allowed():
+    zeros = "0" * 5000
+    assert parse_content_range(f"bytes {zeros}0-{zeros}9/{zeros}10") == ContentRange(0, 9, 10)
+
+
+@pytest.mark.parametrize("filename", ["a\ud800", "\udfffb"])
+def test_lone_surrogate_in_filename_is_invalid(filename):
+    with pytest.raises(InvalidFilename):
+        validate_filename(filename)

@@ -20,6 +20,7 @@ chunked_graphql.W002    the URL ``chunked_graphql:upload`` cannot be reversed
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,7 +74,7 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
         ext = raw(name)
         if (
             not isinstance(ext, str)
-            or any(c in ext for c in "/\\\x00")
+            or any(c in "/\\" or unicodedata.category(c) == "Cc" for c in ext)
             or ".." in ext
             or len(ext) > MAX_EXT_LENGTH
         ):

@@ -150,7 +150,3 @@ class AuthenticationRequired(ChunkedUploadError):
 
 class ChunkStorageError(Exception):
     """The storage could not keep a chunk; the upload stays at its last good offset."""
-
-
-#: Every typed error, in the order of the table above.
-ERROR_CLASSES: tuple[type[ChunkedUploadError], ...] = tuple(ChunkedUploadError.__subclasses__())

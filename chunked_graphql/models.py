@@ -79,6 +79,10 @@ def get_upload_model() -> type[AbstractChunkedUpload]:
     """The upload model in use: ``ChunkedUpload``, or the project's subclass in abstract mode."""
     if not upload_settings.ABSTRACT_MODEL:
         return ChunkedUpload
+    return upload_settings.cached("_model", _find_project_model)
+
+
+def _find_project_model() -> type[AbstractChunkedUpload]:
     label = upload_settings.MODEL
     if label:
         try:

@@ -63,6 +63,7 @@ def parse_multipart_operations(request: HttpRequest, *, batch: bool = False) -> 
             "'map' must be a JSON object mapping file field names to arrays of paths."
         )
     for key, paths in files_map.items():
+        value: object
         if key in files:
             value = files[key]
         elif key in fields:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -22,6 +22,8 @@ from django.core.files.storage import Storage, default_storage
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
+
+T = TypeVar("T")
 
 PREFIX = "CHUNKED_GRAPHQL_"
 LEGACY_PREFIX = "DRF_CHUNKED_UPLOAD_"
@@ -81,52 +83,58 @@ class UploadSettings:
     def reload(self) -> None:
         self._cache.clear()
 
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered until the settings change."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        value: T = self._cache[key]
+        return value
+
     # Resolved objects. Each raises ImproperlyConfigured at once on a bad value; the system
     # checks in checks.py report the same problems at start-up.
 
     def storage(self) -> Storage:
         """The storage uploads are written to: STORAGE_CLASS, or Django's default storage."""
-        if "_storage" not in self._cache:
-            storage_class = self.STORAGE_CLASS
-            if storage_class is None:
-                # default_storage follows the STORAGES setting by itself.
-                self._cache["_storage"] = default_storage
-            else:
-                self._cache["_storage"] = _build_storage(
-                    _import(storage_class, "STORAGE_CLASS"), storage_class
-                )
-        storage: Storage = self._cache["_storage"]
-        return storage
+        return self.cached("_storage", _build_storage)
 
     def completion_hook(self) -> Callable[..., Any] | None:
         """The project's COMPLETION_HOOK as a callable, or ``None``."""
-        if "_hook" not in self._cache:
-            hook = self.COMPLETION_HOOK
-            if hook is not None:
-                hook = _import(hook, "COMPLETION_HOOK")
-                if not callable(hook):
-                    raise ImproperlyConfigured(
-                        f"{self.source('COMPLETION_HOOK')} must be a callable or the dotted path "
-                        f"of one, not {hook!r}."
-                    )
-            self._cache["_hook"] = hook
-        hook_fn: Callable[..., Any] | None = self._cache["_hook"]
-        return hook_fn
+        return self.cached("_hook", _build_completion_hook)
 
 
-def _build_storage(factory: Any, configured: Any) -> Storage:
+def _build_storage() -> Storage:
+    configured = upload_settings.STORAGE_CLASS
+    if configured is None:
+        return default_storage  # it follows the STORAGES setting by itself
     # A Storage subclass is instantiated without arguments; drf-chunked-upload called any
     # callable (a class or a factory function), so a factory returning a Storage works too.
+    factory = _import(configured, "STORAGE_CLASS")
     if isinstance(factory, Storage):
         return factory
     if callable(factory):
         storage = factory()
+        if storage is None:  # drf-chunked-upload's way of saying "the default storage"
+            return default_storage
         if isinstance(storage, Storage):
             return storage
     raise ImproperlyConfigured(
         f"{upload_settings.source('STORAGE_CLASS')} must be a Storage subclass, the dotted path "
         f"of one, or a callable returning a Storage, not {configured!r}."
     )
+
+
+def _build_completion_hook() -> Callable[..., Any] | None:
+    configured = upload_settings.COMPLETION_HOOK
+    if configured is None:
+        return None
+    hook = _import(configured, "COMPLETION_HOOK")
+    if not callable(hook):
+        raise ImproperlyConfigured(
+            f"{upload_settings.source('COMPLETION_HOOK')} must be a callable or the dotted path "
+            f"of one, not {configured!r}."
+        )
+    hook_fn: Callable[..., Any] = hook
+    return hook_fn
 
 
 def _import(value: Any, name: str) -> Any:

@@ -169,13 +169,13 @@ class FileSystemChunkStore(ChunkStore):
 
     def write(self, name: str, offset: int, chunks: Iterable[bytes]) -> None:
         path = self.storage.path(name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._make_directory(os.path.dirname(path))
         try:
-            fd = os.open(
-                path, os.O_WRONLY | os.O_CREAT, self.storage.file_permissions_mode or 0o644
-            )
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)  # the umask applies, as in Django
         except OSError as exc:
             raise ChunkStorageError(f"Cannot open {name!r} for writing: {exc}") from exc
+        if self.storage.file_permissions_mode is not None:
+            os.chmod(path, self.storage.file_permissions_mode)
         with os.fdopen(fd, "wb") as out:
             stored = out.seek(0, os.SEEK_END)
             if stored < offset:
@@ -190,6 +190,18 @@ class FileSystemChunkStore(ChunkStore):
             # The offset is committed to the database right after this returns: the bytes it
             # vouches for must be on disk first.
             os.fdatasync(out.fileno())
+
+    def _make_directory(self, directory: str) -> None:
+        # As FileSystemStorage._save does: FILE_UPLOAD_DIRECTORY_PERMISSIONS, else the umask.
+        mode = self.storage.directory_permissions_mode
+        if mode is None:
+            os.makedirs(directory, exist_ok=True)
+            return
+        old_umask = os.umask(0o777 & ~mode)
+        try:
+            os.makedirs(directory, mode, exist_ok=True)
+        finally:
+            os.umask(old_umask)
 
     def copy(self, name: str, new_name: str) -> None:
         source, target = self.storage.path(name), self.storage.path(new_name)

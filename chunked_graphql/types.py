@@ -239,7 +239,16 @@ def _resolve_result_type(instance: object, info: Any) -> type[graphene.ObjectTyp
     raise TypeError(f"No GraphQL result type for {instance!r}")
 
 
-class UploadChunkResult(graphene.Union):
+class _ResultUnion(graphene.Union):
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def resolve_type(cls, instance: object, info: Any) -> type[graphene.ObjectType]:
+        return _resolve_result_type(instance, info)
+
+
+class UploadChunkResult(_ResultUnion):
     class Meta:
         types = (
             ChunkedUploadType,
@@ -255,10 +264,8 @@ class UploadChunkResult(graphene.Union):
             AuthenticationRequired,
         )
 
-    resolve_type = classmethod(lambda cls, instance, info: _resolve_result_type(instance, info))
 
-
-class CompleteUploadResult(graphene.Union):
+class CompleteUploadResult(_ResultUnion):
     class Meta:
         types = (
             ChunkedUploadType,
@@ -274,11 +281,7 @@ class CompleteUploadResult(graphene.Union):
             AuthenticationRequired,
         )
 
-    resolve_type = classmethod(lambda cls, instance, info: _resolve_result_type(instance, info))
 
-
-class CancelUploadResult(graphene.Union):
+class CancelUploadResult(_ResultUnion):
     class Meta:
         types = (CancelledUpload, UploadNotFound, UploadAlreadyComplete)
-
-    resolve_type = classmethod(lambda cls, instance, info: _resolve_result_type(instance, info))

@@ -88,5 +88,4 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 GRAPHENE = {"SCHEMA": "example_site.schema.schema"}
 
-CHUNKED_GRAPHQL_EXPIRATION_DELTA = __import__("datetime").timedelta(days=1)
 CHUNKED_GRAPHQL_COMPLETION_HOOK = "example_site.hooks.describe_upload"

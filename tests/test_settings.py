@@ -110,10 +110,6 @@ def test_expiration_delta_sets_expires_after_created_at(api: GraphQLClient, sett
 
 
 def test_default_expiration_delta_is_one_day(api: GraphQLClient, settings: Any) -> None:
-    # Deleting through the settings fixture sends no setting_changed signal: drop the cache.
-    del settings.CHUNKED_GRAPHQL_EXPIRATION_DELTA
-    upload_settings.reload()
-
     upload = api.start(DATA, 5)
 
     expires = datetime.datetime.fromisoformat(upload["expires"])
@@ -357,6 +353,21 @@ def test_storage_factory_receives_multi_chunk_upload(
     with upload_settings.storage().open(stored(result["id"]).file.name, "rb") as stored_file:
         assert stored_file.read() == DATA
     assert files_on_disk(media_root) == []
+
+
+def no_storage_factory() -> None:
+    return None
+
+
+def test_storage_factory_returning_none_means_the_default_storage(
+    api: GraphQLClient, settings: Any, media_root: Path
+) -> None:
+    """drf-chunked-upload called STORAGE_CLASS and took None for the default storage."""
+    settings.CHUNKED_GRAPHQL_STORAGE_CLASS = "tests.test_settings.no_storage_factory"
+
+    result = api.upload_and_complete(DATA, 6)
+
+    assert (media_root / stored(result["id"]).file.name).read_bytes() == DATA
 
 
 def test_file_field_opens_through_configured_storage(
@@ -746,8 +757,6 @@ def test_drf_path_is_honoured(api: GraphQLClient, settings: Any) -> None:
 
 
 def test_drf_expiration_delta_is_honoured(api: GraphQLClient, settings: Any) -> None:
-    # The example site sets the CHUNKED_GRAPHQL_ name, which would win.
-    del settings.CHUNKED_GRAPHQL_EXPIRATION_DELTA
     settings.DRF_CHUNKED_UPLOAD_EXPIRATION_DELTA = datetime.timedelta(hours=3)
 
     upload = api.start(DATA, 5)

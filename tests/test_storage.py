@@ -432,3 +432,15 @@ def test_bytes_of_write_that_died_before_offset_was_saved_are_overwritten(
     assert resent["offset"] == 16
     name = ChunkedUpload.objects.get(pk=upload["id"]).file.name
     assert (media_root / name).read_bytes() == DATA[:16]
+
+
+def test_filesystem_store_applies_django_upload_permissions(settings: Any, tmp_path: Path) -> None:
+    settings.FILE_UPLOAD_PERMISSIONS = 0o640
+    settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+    store = FileSystemChunkStore(FileSystemStorage(location=tmp_path))
+
+    store.write("new/dir/a.part", 0, [b"abc"])
+
+    assert (tmp_path / "new/dir/a.part").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "new/dir").stat().st_mode & 0o777 == 0o750
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o750

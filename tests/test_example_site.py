@@ -11,21 +11,24 @@ from django.core.management import call_command
 from django.test import Client
 from graphene_file_upload.django.testing import file_graphql_query
 
+from example_site.auth import make_token, user_for_token
 from tests.graphql_client import GraphQLClient
 
 pytestmark = pytest.mark.django_db
 
 
-def basic(username, password):
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
+def bearer(token):
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def test_demo_user_command_creates_the_account_and_prints_its_credentials():
     out = StringIO()
     call_command("ensure_demo_user", stdout=out)
     assert "'demo'" in out.getvalue() and "'demo-upload'" in out.getvalue()
-    assert get_user_model().objects.get(username="demo").check_password("demo-upload")
+    demo = get_user_model().objects.get(username="demo")
+    assert demo.check_password("demo-upload")
+    token = out.getvalue().split("Authorization: Bearer ")[1].strip()
+    assert user_for_token(token) == demo
 
 
 def test_demo_user_command_is_repeatable():
@@ -51,7 +54,7 @@ def test_home_page_links_to_graphiql_and_sign_in(client):
     assert b'href="/accounts/login/"' in response.content
 
 
-def test_script_with_basic_auth_uploads_without_a_csrf_token(user):
+def test_script_with_a_token_uploads_without_a_csrf_token(user):
     client = Client(enforce_csrf_checks=True)
     operations = {
         "query": "mutation($f: Upload, $r: String) { uploadChunk(file: $f, contentRange: $r,"
@@ -65,22 +68,42 @@ def test_script_with_basic_auth_uploads_without_a_csrf_token(user):
             "map": json.dumps({"0": ["variables.f"]}),
             "0": SimpleUploadedFile("chunk", b"abc"),
         },
-        **basic("alice", "alice-password"),
+        **bearer(make_token(user)),
     )
     assert response.status_code == 200
     assert response.json()["data"]["uploadChunk"] == {"__typename": "ChunkedUpload", "offset": 3}
 
 
-def test_wrong_basic_credentials_get_a_json_401(user):
+@pytest.mark.parametrize("token", ["garbage", "", "a:b:c"])
+def test_an_invalid_token_gets_a_json_401(user, token):
     response = Client().post(
         "/graphql/",
         {"query": "{ chunkedUploads { id } }"},
         content_type="application/json",
-        **basic("alice", "wrong"),
+        **bearer(token),
     )
     assert response.status_code == 401
-    assert response["WWW-Authenticate"].startswith("Basic")
-    assert response.json()["errors"][0]["message"] == "Invalid username or password."
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert response.json()["errors"][0]["message"] == "Invalid or expired token."
+
+
+def test_a_token_stops_working_when_the_password_changes(user):
+    token = make_token(user)
+    user.set_password("something-new")
+    user.save()
+    assert user_for_token(token) is None
+
+
+def test_basic_credentials_do_not_authenticate(user):
+    """Browsers resend cached Basic credentials by themselves: they would need CSRF too."""
+    credentials = base64.b64encode(b"alice:alice-password").decode()
+    response = Client().post(
+        "/graphql/",
+        {"query": "{ chunkedUploads { id } }"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {credentials}",
+    )
+    assert response.json() == {"data": {"chunkedUploads": []}}
 
 
 def test_completion_hook_of_the_example_site_reports_name_and_size(api, settings):

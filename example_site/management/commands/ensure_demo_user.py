@@ -5,6 +5,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
+from example_site.auth import make_token
+
 
 class Command(BaseCommand):
     help = "Creates the demo user (staff, so the admin works too) and prints how to sign in."
@@ -21,5 +23,6 @@ class Command(BaseCommand):
         user.save()
         self.stdout.write(
             f"Demo account: username {username!r}, password {password!r}. "
-            "Sign in at /accounts/login/, then explore /graphql/."
+            "Sign in at /accounts/login/, then explore /graphql/.\n"
+            f"Token for scripts: Authorization: Bearer {make_token(user)}"
         )

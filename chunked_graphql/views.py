@@ -42,7 +42,7 @@ class _CsrfCheck(CsrfViewMiddleware):
 
 def csrf_failure(request: HttpRequest) -> str | None:
     """Why ``request`` fails Django's CSRF protection, or ``None`` if it passes."""
-    check = _CsrfCheck(lambda request: HttpResponse())
+    check = _CsrfCheck(_no_view)
     check.process_request(request)
     reason: Any = check.process_view(request, _no_view, (), {})
     return reason

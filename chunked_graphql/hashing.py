@@ -1,13 +1,10 @@
-"""Checksums: which algorithms are usable, digesting a stream, comparing digests."""
+"""Checksums: which algorithms are usable, digesting bytes, comparing digests."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Iterator
-from typing import IO
-
-READ_SIZE = 1024 * 1024
+from collections.abc import Iterable
 
 
 def is_supported(algorithm: object) -> bool:
@@ -26,22 +23,6 @@ def digest_chunks(chunks: Iterable[bytes], algorithm: str) -> str:
     for piece in chunks:
         hasher.update(piece)
     return hasher.hexdigest()
-
-
-def digest_stream(stream: IO[bytes], algorithm: str, limit: int | None = None) -> str:
-    """The hex digest of the next ``limit`` bytes of ``stream`` (all that is left by default)."""
-
-    def blocks() -> Iterator[bytes]:
-        remaining = limit
-        while remaining is None or remaining > 0:
-            block = stream.read(READ_SIZE if remaining is None else min(READ_SIZE, remaining))
-            if not block:
-                return
-            if remaining is not None:
-                remaining -= len(block)
-            yield block
-
-    return digest_chunks(blocks(), algorithm)
 
 
 def checksums_match(expected_hex: str, given: str) -> bool:

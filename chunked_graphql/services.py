@@ -25,11 +25,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import exceptions
-from .hashing import checksums_match, digest_chunks, digest_stream
+from .hashing import checksums_match, digest_chunks
 from .models import AbstractChunkedUpload, get_upload_model
 from .settings import upload_settings
 from .signals import upload_completed
-from .storage import ChunkStore, chunk_store, renamed, upload_name
+from .storage import BLOCK_SIZE, ChunkStore, chunk_store, read_blocks, renamed, upload_name
 from .validators import ContentRange, parse_content_range, parse_upload_id, validate_filename
 
 if TYPE_CHECKING:
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     User = AbstractBaseUser | AnonymousUser | None
 else:
     User = Any
-
-CHUNK_READ_SIZE = 1024 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +197,7 @@ def upload_whole_file(
     algorithm: str = upload_settings.CHECKSUM
     if not checksum:
         raise exceptions.MissingChecksum(algorithm)
-    if not checksums_match(digest_chunks(usable.chunks(CHUNK_READ_SIZE), algorithm), checksum):
+    if not checksums_match(digest_chunks(usable.chunks(BLOCK_SIZE), algorithm), checksum):
         raise exceptions.ChecksumMismatch()
     upload = _new_upload(owner, filename, total_size=usable.size)
     upload.file.name = upload_name(upload.id, upload.created_at, upload_settings.COMPLETE_EXT)
@@ -337,13 +335,13 @@ def _storage_errors(action: str) -> Iterator[None]:
 
 def _write(store: ChunkStore, name: str, offset: int, file: File) -> None:
     with _storage_errors("storing the chunk"):
-        store.write(name, offset, file.chunks(CHUNK_READ_SIZE))
+        store.write(name, offset, file.chunks(BLOCK_SIZE))
 
 
 def _stored_digest(store: ChunkStore, upload: AbstractChunkedUpload) -> str:
     """The digest of the ``offset`` bytes the upload vouches for."""
     with _storage_errors("reading the upload back"), store.open(upload.file.name) as stored:
-        return digest_stream(stored, upload.checksum_algorithm, limit=upload.offset)
+        return digest_chunks(read_blocks(stored, upload.offset), upload.checksum_algorithm)
 
 
 def _discard_on_commit(store: ChunkStore, name: str, alias: str) -> None:

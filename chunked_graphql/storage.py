@@ -26,7 +26,7 @@ import shutil
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from django.core.exceptions import SuspiciousFileOperation
@@ -37,7 +37,7 @@ from django.utils import timezone
 from .exceptions import ChunkStorageError
 from .settings import upload_settings
 
-COPY_BUFFER = 1024 * 1024
+BLOCK_SIZE = 1024 * 1024  # how much of a file is read or copied at a time
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def upload_name(upload_id: uuid.UUID, created_at: datetime.datetime, ext: str) -
         directory = storage_directory(expanded)
     except ValueError as exc:
         raise SuspiciousFileOperation(str(exc)) from exc
-    return posixpath.join(directory, f"{upload_id}{ext}") if directory else f"{upload_id}{ext}"
+    return posixpath.join(directory, f"{upload_id}{ext}")
 
 
 def storage_directory(expanded_path: str) -> str:
@@ -231,7 +231,7 @@ class RewritingChunkStore(ChunkStore):
 
     def write(self, name: str, offset: int, chunks: Iterable[bytes]) -> None:
         staging = name + self.staging_suffix
-        with tempfile.SpooledTemporaryFile(max_size=8 * COPY_BUFFER) as spool:
+        with tempfile.SpooledTemporaryFile(max_size=8 * BLOCK_SIZE) as spool:
             base = self._read_base(spool, offset, name, staging) if offset else None
             for piece in chunks:
                 spool.write(piece)
@@ -285,12 +285,21 @@ class RewritingChunkStore(ChunkStore):
             logger.warning("Could not delete the staging copy %r", name, exc_info=True)
 
 
+def read_blocks(source: IO[bytes], limit: int | None = None) -> Iterator[bytes]:
+    """The next ``limit`` bytes of ``source`` (everything left by default), block by block."""
+    remaining = limit
+    while remaining is None or remaining > 0:
+        block = source.read(BLOCK_SIZE if remaining is None else min(BLOCK_SIZE, remaining))
+        if not block:
+            return
+        if remaining is not None:
+            remaining -= len(block)
+        yield block
+
+
 def _copy(source: IO[bytes], target: IO[bytes], limit: int) -> int:
     copied = 0
-    while copied < limit:
-        block = source.read(min(COPY_BUFFER, limit - copied))
-        if not block:
-            break
+    for block in read_blocks(source, limit):
         target.write(block)
         copied += len(block)
     return copied

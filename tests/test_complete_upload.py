@@ -603,13 +603,13 @@ def test_stored_bytes_are_hashed_outside_the_transaction(api, monkeypatch):
     database's write lock) while it does."""
     uploaded = api.upload(DATA, 10)
     hashed_in_transaction = []
-    real_digest = services.digest_stream
+    real_digest = services.digest_chunks
 
     def recording_digest(*args, **kwargs):
         hashed_in_transaction.append(connection.in_atomic_block)
         return real_digest(*args, **kwargs)
 
-    monkeypatch.setattr(services, "digest_stream", recording_digest)
+    monkeypatch.setattr(services, "digest_chunks", recording_digest)
     completed = api.complete(uploaded["id"], md5(DATA))
 
     assert completed["status"] == "COMPLETE"
@@ -618,14 +618,14 @@ def test_stored_bytes_are_hashed_outside_the_transaction(api, monkeypatch):
 
 def test_upload_cancelled_while_it_was_hashed_is_not_found(api, user, monkeypatch):
     uploaded = api.upload(DATA, 10)
-    real_digest = services.digest_stream
+    real_digest = services.digest_chunks
 
     def cancel_then_digest(*args, **kwargs):
         digest = real_digest(*args, **kwargs)
         services.cancel_upload(user=user, upload_id=uploaded["id"])
         return digest
 
-    monkeypatch.setattr(services, "digest_stream", cancel_then_digest)
+    monkeypatch.setattr(services, "digest_chunks", cancel_then_digest)
     result = api.complete(uploaded["id"], md5(DATA))
 
     assert_error(result, "UploadNotFound", "NOT_FOUND", 404)

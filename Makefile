@@ -1,6 +1,6 @@
 # The two set-up commands of the README:
 #   make run    the example site on http://127.0.0.1:8000/ (SQLite), with a demo account
-#   make test   lint, type-check and the whole test suite
+#   make test   lint, type-check and the whole test suite, on SQLite and then on PostgreSQL
 # Each creates .venv and installs what it needs on first use.
 
 PYTHON ?= python3
@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# The second test run's database; pytest-django creates and drops test_<name> on it.
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 .PHONY: run test lint schema clean
 
@@ -30,6 +32,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+	@status=0; $(BIN)/python -m tests.check_postgres "$(POSTGRES_URL)" || status=$$?; \
+	if [ $$status -eq 0 ]; then DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest; \
+	elif [ $$status -ne 75 ]; then exit $$status; fi
 
 # Regenerate the checked-in SDL after changing the schema (tests/test_schema.py checks it).
 schema: $(STAMP)

@@ -1,10 +1,13 @@
-"""Settings of the example site: SQLite, local media storage, GraphiQL at /graphql/.
+"""Settings of the example site: SQLite (or ``DATABASE_URL``), local media storage, GraphiQL at
+/graphql/.
 
 Not for production as is: the secret key comes from the environment when set, DEBUG defaults on.
 """
 
 import os
 from pathlib import Path
+
+import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -63,6 +66,10 @@ DATABASES = {
         "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
     }
 }
+# PostgreSQL (or any database Django supports) for several app servers, e.g.
+# DATABASE_URL=postgres://postgres@127.0.0.1:5432/uploads
+if os.environ.get("DATABASE_URL"):
+    DATABASES["default"] = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

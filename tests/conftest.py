@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from tests.graphql_client import GraphQLClient
+from tests.servers import GunicornServer
 
 # That suite needs ABSTRACT_MODEL = True from import time on; tests/test_abstract_model.py runs it
 # in a process of its own.
@@ -51,3 +53,29 @@ def other_api(other_user: Any) -> GraphQLClient:
 @pytest.fixture
 def anon_api() -> GraphQLClient:
     return GraphQLClient(Client())
+
+
+@pytest.fixture
+def gunicorn(transactional_db: Any, media_root: Any) -> Iterator[Callable[..., GunicornServer]]:
+    """Start real gunicorn servers sharing this test's database and media root.
+
+    ``gunicorn(workers=2, settings={...})`` returns a started :class:`GunicornServer`; every
+    server is stopped when the test ends.
+    """
+    from django.db import connection
+
+    database = {
+        key: connection.settings_dict[key]
+        for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+    }
+    media_root.mkdir(parents=True, exist_ok=True)
+    servers: list[GunicornServer] = []
+
+    def start(**kwargs: Any) -> GunicornServer:
+        server = GunicornServer(database=database, media_root=str(media_root), **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

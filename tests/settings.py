@@ -1,5 +1,6 @@
-"""Test settings: the example site, with a throwaway media root and a file-backed test database
-(the live-server tests need each server thread on its own SQLite connection)."""
+"""Test settings: the example site, with a throwaway media root and a file-backed SQLite test
+database (the live-server tests need each server thread on its own connection), or the database
+of ``DATABASE_URL`` when set."""
 
 import os
 import tempfile
@@ -10,8 +11,13 @@ from example_site.settings import DATABASES
 _TMP = tempfile.mkdtemp(prefix="chunked-graphql-tests-")
 
 MEDIA_ROOT = os.path.join(_TMP, "media")
-DATABASES["default"]["NAME"] = os.path.join(_TMP, "db.sqlite3")
-DATABASES["default"]["TEST"] = {"NAME": os.path.join(_TMP, "test.sqlite3")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["NAME"] = os.path.join(_TMP, "db.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(_TMP, "test.sqlite3")}
+else:
+    # With DATABASE_URL the suite runs against that server (PostgreSQL in CI); connections are
+    # not kept between requests so the test database can be dropped at the end.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The example site demonstrates a completion hook; the tests install their own where needed.

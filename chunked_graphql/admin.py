@@ -8,10 +8,15 @@ project registers its own model, reusing this class:
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from .models import ChunkedUpload
 from .settings import upload_settings
+from .validators import parse_upload_id
 
 
 class ChunkedUploadAdmin(admin.ModelAdmin):
@@ -29,6 +34,17 @@ class ChunkedUploadAdmin(admin.ModelAdmin):
         "response_data",
     )
     date_hierarchy = "created_at"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # An id typed without hyphens: a substring search cannot find it where the database
+        # stores UUIDs natively (PostgreSQL renders them with hyphens).
+        pk = parse_upload_id(search_term.strip())
+        if pk is not None:
+            results |= queryset.filter(pk=pk)
+        return results, may_have_duplicates
 
 
 if not upload_settings.ABSTRACT_MODEL:

@@ -7,9 +7,10 @@ file or PostgreSQL) and at the test's media root, so the test process and every 
 database and one storage, as app servers behind a load balancer do. Such tests must use
 ``@pytest.mark.django_db(transaction=True)`` so that what they create is committed and visible.
 
-Settings for a server are passed as a dict and travel as JSON in ``CHUNKED_GRAPHQL_SERVER_SETTINGS``;
-values must be JSON-serialisable (dotted paths instead of classes, seconds instead of timedeltas:
-``tests.server_settings`` turns ``{"__timedelta__": seconds}`` into a ``timedelta``).
+Settings for a server are passed as a dict and travel as JSON in
+``CHUNKED_GRAPHQL_SERVER_SETTINGS``; values must be JSON-serialisable (dotted paths instead of
+classes, seconds instead of timedeltas: ``tests.server_settings`` turns
+``{"__timedelta__": seconds}`` into a ``timedelta``).
 """
 
 from __future__ import annotations

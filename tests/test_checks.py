@@ -294,6 +294,8 @@ def databases_with_options(options: dict[str, Any] | None) -> dict[str, Any]:
     from django.conf import settings
 
     databases = copy.deepcopy(settings.DATABASES)
+    # A SQLite database, also when the suite itself runs on PostgreSQL.
+    databases["default"]["ENGINE"] = "django.db.backends.sqlite3"
     if options is None:
         databases["default"].pop("OPTIONS", None)
     else:

@@ -6,6 +6,7 @@ Not for production as is: the secret key comes from the environment when set, DE
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -56,7 +57,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("EXAMPLE_SITE_DB", str(BASE_DIR / "db.sqlite3")),
@@ -69,7 +70,7 @@ DATABASES = {
 # PostgreSQL (or any database Django supports) for several app servers, e.g.
 # DATABASE_URL=postgres://postgres@127.0.0.1:5432/uploads
 if os.environ.get("DATABASE_URL"):
-    DATABASES["default"] = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)
+    DATABASES["default"] = dict(dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

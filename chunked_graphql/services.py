@@ -515,7 +515,7 @@ def _storage_errors(action: str) -> Iterator[None]:
     the details, storage paths included, go to the log."""
     try:
         yield
-    except (exceptions.ChunkedUploadError, exceptions.ChunkStorageError, ChunkReadError):
+    except (exceptions.ChunkedUploadError, ChunkReadError):
         raise
     except Exception as exc:
         logger.exception("The storage failed while %s", action)

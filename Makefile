@@ -40,7 +40,7 @@ test: lint
 schema: $(STAMP)
 	$(BIN)/python manage.py graphql_schema --schema example_site.schema.schema --out schema.graphql
 
-# The benchmark against drf-chunked-upload 0.6.0 (bench/README.md): about 10 minutes on 2 cores.
+# The benchmark against drf-chunked-upload 0.6.0 (bench/README.md): about 11 minutes on 2 cores.
 # BENCH_ARGS=--quick for a smoke check of under a minute; .venv/bin/python -m bench --help for options.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,6 +1,6 @@
 """The benchmark: chunked uploads through this project, drf-chunked-upload 0.6.0 and a floor.
 
-    make bench                                  # the full run (about 10 minutes on 2 cores)
+    make bench                                  # the full run (about 11 minutes on 2 cores)
     .venv/bin/python -m bench --quick           # a smoke check (under a minute)
     .venv/bin/python -m bench --sizes 256 --chunks 8 --runs 1 --large 0
 

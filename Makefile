@@ -41,7 +41,7 @@ schema: $(STAMP)
 	$(BIN)/python manage.py graphql_schema --schema example_site.schema.schema --out schema.graphql
 
 # The benchmark against drf-chunked-upload 0.6.0 (bench/README.md): about 11 minutes on 2 cores.
-# BENCH_ARGS=--quick for a smoke check of under a minute; .venv/bin/python -m bench --help for options.
+# BENCH_ARGS=--quick: a smoke check of under a minute; BENCH_ARGS=--help: every option.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -44,21 +44,25 @@ def default_venv() -> Path:
     return cache / "chunked-graphql-bench" / "drf-venv"
 
 
-def ensure_venv(venv: Path) -> Path:
-    """Create (or reuse) the virtualenv with ``PINS``; return its Python."""
+def ensure_venv(venv: Path, requirements: tuple[str, ...] = PINS, key: str = "") -> Path:
+    """Create (or reuse) a virtualenv with ``requirements`` installed; return its Python. It
+    is rebuilt when the requirements or ``key`` change."""
     python = venv / "bin" / "python"
     stamp = venv / STAMP
-    wanted = "\n".join(PINS) + "\n"
+    wanted = "\n".join((*requirements, key)) + "\n"
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
-    print(f"creating the drf-chunked-upload virtualenv in {venv} ...", file=sys.stderr)
+    print(f"creating the virtualenv {venv} ...", file=sys.stderr)
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PINS],
+        [
+            str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            *requirements,
+        ],
         check=True,
-    )
+    )  # fmt: skip
     # Written last: an interrupted install is redone next time.
     stamp.write_text(wanted)
     return python

@@ -26,6 +26,7 @@ import os
 import posixpath
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -251,7 +252,7 @@ class FileSystemChunkStore(ChunkStore):
 
     def write(self, name: str, offset: int, chunks: Iterable[bytes], state: Any = None) -> None:
         fd = self._open(name)
-        with os.fdopen(fd, "r+b", buffering=0) as out:
+        with os.fdopen(fd, "r+b", buffering=0) as out, _Flusher(fd) as flusher:
             stored = out.seek(0, os.SEEK_END)
             if stored < offset:
                 raise ChunkStorageError(
@@ -262,10 +263,11 @@ class FileSystemChunkStore(ChunkStore):
                 view = memoryview(piece)
                 while view:  # an unbuffered write may be short
                     view = view[out.write(view) or 0 :]
+                flusher.wrote(len(piece))
             out.truncate()
             # The offset is committed to the database right after this returns: the bytes it
             # vouches for must be on disk first.
-            os.fdatasync(out.fileno())
+            flusher.finish()
 
     def abandon(self, name: str, offset: int, state: Any = None) -> None:
         try:
@@ -369,6 +371,56 @@ class RewritingChunkStore(ChunkStore):
             self.storage.delete(name)
         except Exception:
             logger.warning("Could not delete the staging copy %r", name, exc_info=True)
+
+
+class _Flusher:
+    """Makes written bytes durable with ``fdatasync``, mostly while the chunk still arrives.
+
+    Syncing a large chunk only at its end would stall the request for as long as the disk takes
+    to write all of it. Instead, every ``every`` bytes a sync starts in a background thread
+    (``fdatasync`` releases the GIL), so the disk works while the next bytes are received and
+    hashed; ``finish()`` then syncs only what is left.
+    """
+
+    every = 8 * BLOCK_SIZE
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+        self._error: OSError | None = None
+
+    def __enter__(self) -> _Flusher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._join()  # never leave a thread syncing a closed descriptor
+
+    def wrote(self, size: int) -> None:
+        self._pending += size
+        if self._pending >= self.every and (self._thread is None or not self._thread.is_alive()):
+            self._join()
+            self._pending = 0
+            self._thread = threading.Thread(target=self._sync, daemon=True)
+            self._thread.start()
+
+    def finish(self) -> None:
+        self._join()
+        os.fdatasync(self._fd)
+
+    def _sync(self) -> None:
+        try:
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            self._error = exc
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def read_blocks(source: IO[bytes], limit: int | None = None) -> Iterator[bytes]:

@@ -16,15 +16,36 @@ Three things differ from graphene-file-upload's ``FileUploadGraphQLView``:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.db import connection, transaction
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseNotAllowed,
+)
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.datastructures import MultiValueDict
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from graphene_django.constants import MUTATION_ERRORS_FLAG
+from graphene_django.settings import graphene_settings
 from graphene_django.views import GraphQLView, HttpError
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+    validate_schema,
+)
 
 from .multipart import (
     MultipartRequest,
@@ -34,6 +55,10 @@ from .multipart import (
 )
 
 _URL_UPLOAD_ID = "chunked_graphql_upload_id"
+
+# Parsed and validated documents by query text; a document is never changed by execution.
+_DOCUMENTS: OrderedDict[tuple[Any, ...], tuple[DocumentNode, list[Any]]] = OrderedDict()
+_DOCUMENT_CACHE_SIZE = 256
 
 
 def url_upload_id(request: Any) -> str | None:
@@ -101,6 +126,93 @@ class ChunkedUploadGraphQLView(GraphQLView):
             if reason:
                 raise HttpError(HttpResponseForbidden(f"CSRF Failed: {reason}"))
         return data
+
+    def execute_graphql_request(
+        self,
+        request: HttpRequest,
+        data: Any,
+        query: str | None,
+        variables: Any,
+        operation_name: str | None,
+        show_graphiql: bool = False,
+    ) -> Any:
+        """graphene-django's ``execute_graphql_request``, with each query text parsed and
+        validated once per process rather than on every request: clients send the same few
+        mutations over and over (one per chunk), and parsing and validating a document costs
+        more than executing it."""
+        if not query:
+            if show_graphiql:
+                return None
+            raise HttpError(HttpResponseBadRequest("Must provide query string."))
+        schema = self.schema.graphql_schema
+        schema_errors = validate_schema(schema)
+        if schema_errors:
+            return ExecutionResult(data=None, errors=schema_errors)
+        try:
+            document, validation_errors = self._checked_document(schema, query)
+        except GraphQLError as exc:
+            return ExecutionResult(errors=[exc])
+        operation = get_operation_ast(document, operation_name)
+        if (
+            request.method == "GET"
+            and operation is not None
+            and operation.operation != OperationType.QUERY
+        ):
+            if show_graphiql:
+                return None
+            raise HttpError(
+                HttpResponseNotAllowed(
+                    ["POST"],
+                    f"Can only perform a {operation.operation.value} operation from a POST "
+                    "request.",
+                )
+            )
+        if validation_errors:
+            return ExecutionResult(data=None, errors=validation_errors)
+        options: dict[str, Any] = {
+            "root_value": self.get_root_value(request),
+            "context_value": self.get_context(request),
+            "variable_values": variables,
+            "operation_name": operation_name,
+            "middleware": self.get_middleware(request),
+        }
+        if self.execution_context_class:
+            options["execution_context_class"] = self.execution_context_class
+        try:
+            if (
+                operation is not None
+                and operation.operation == OperationType.MUTATION
+                and (
+                    graphene_settings.ATOMIC_MUTATIONS is True
+                    or connection.settings_dict.get("ATOMIC_MUTATIONS", False) is True
+                )
+            ):
+                with transaction.atomic():
+                    result = execute(schema, document, **options)
+                    if getattr(request, MUTATION_ERRORS_FLAG, False) is True:
+                        transaction.set_rollback(True)
+                return result
+            return execute(schema, document, **options)
+        except Exception as exc:
+            # As graphene-django does: the error becomes an "errors" entry.
+            return ExecutionResult(errors=[exc])  # type: ignore[list-item]
+
+    def _checked_document(self, schema: Any, query: str) -> tuple[DocumentNode, list[Any]]:
+        """The parsed document and its validation errors, remembered for recent query texts
+        (a parse error is raised every time, and not remembered)."""
+        key = (id(schema), tuple(self.validation_rules or ()), query)
+        cache = _DOCUMENTS
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        document = parse(query)
+        errors = validate(
+            schema, document, self.validation_rules, graphene_settings.MAX_VALIDATION_ERRORS
+        )
+        cache[key] = (document, errors)
+        if len(cache) > _DOCUMENT_CACHE_SIZE:
+            cache.popitem(last=False)
+        return document, errors
 
     def error_response(
         self, request: HttpRequest, response: HttpResponse, message: str

@@ -48,6 +48,7 @@ class GunicornServer:
         settings: dict[str, Any] | None = None,
         timeout: int = 120,
         env: dict[str, str] | None = None,
+        app: str = "example_site.wsgi",
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -64,7 +65,7 @@ class GunicornServer:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn", "example_site.wsgi",
+                sys.executable, "-m", "gunicorn", app,
                 "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(workers),
                 "--worker-class", "sync",

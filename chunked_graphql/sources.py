@@ -40,7 +40,7 @@ class ChunkSource(ABC):
 
     @abstractmethod
     def blocks(self) -> Iterator[bytes]:
-        """The bytes, in blocks of at most ``BLOCK_SIZE``; may be iterated only once."""
+        """The bytes, block by block (at most ``BLOCK_SIZE`` each); may be iterated only once."""
 
     @abstractmethod
     def is_empty(self) -> bool:

@@ -137,7 +137,7 @@ class ChunkedUploader:
         filename = filename or path.name
         try:
             size = path.stat().st_size
-            print_ = fingerprint(path)
+            file_key = fingerprint(path)
         except OSError as exc:
             raise LocalFileError(f"Cannot read {path}: {exc.strerror or exc}") from exc
         if not path.is_file():
@@ -145,7 +145,7 @@ class ChunkedUploader:
         if size == 0:
             raise LocalFileError(f"{path} is empty; there is nothing to upload.")
 
-        upload = self._resumable(print_, size)
+        upload = self._resumable(file_key, size)
         offset = upload.offset if upload else 0
         report = _reporter(on_progress, size, offset)
         report(offset, upload.id if upload else None)
@@ -153,28 +153,28 @@ class ChunkedUploader:
         try:
             with path.open("rb") as stream:
                 if upload is None or upload.offset < size:
-                    upload = self._send_chunks(stream, upload, size, filename, print_, report)
+                    upload = self._send_chunks(stream, upload, size, filename, file_key, report)
                 if upload.complete:
                     # Completed by an earlier run whose answer never arrived.
-                    self.store.forget(self.endpoint, print_)
+                    self.store.forget(self.endpoint, file_key)
                     return upload
                 checksum = _digest(stream, upload.checksum_algorithm)
         except OSError as exc:
             raise LocalFileError(f"Reading {path} failed: {exc.strerror or exc}") from exc
-        return self._complete(upload, checksum, print_)
+        return self._complete(upload, checksum, file_key)
 
-    def _resumable(self, print_: str, size: int) -> UploadInfo | None:
+    def _resumable(self, file_key: str, size: int) -> UploadInfo | None:
         """The upload an earlier run left for this file, if it can be continued."""
         if not self.resume:
             return None
-        upload_id = self.store.get(self.endpoint, print_)
+        upload_id = self.store.get(self.endpoint, file_key)
         if upload_id is None:
             return None
         upload = self.get(upload_id)
         if upload is not None and upload.total_size == size and upload.offset <= size:
             return upload
         # Gone (expired and cleaned up, cancelled, another user's) or for other content.
-        self.store.forget(self.endpoint, print_)
+        self.store.forget(self.endpoint, file_key)
         return None
 
     def _send_chunks(
@@ -183,7 +183,7 @@ class ChunkedUploader:
         upload: UploadInfo | None,
         size: int,
         filename: str,
-        print_: str,
+        file_key: str,
         report: Callable[[int, str | None], None],
     ) -> UploadInfo:
         offset = upload.offset if upload else 0
@@ -207,23 +207,23 @@ class ChunkedUploader:
                 continue
             if created and self.resume:
                 # Remember the id as soon as the server has one, so any later stop resumes.
-                self.store.set(self.endpoint, print_, upload.id, filename)
+                self.store.set(self.endpoint, file_key, upload.id, filename)
             resyncs = 0
             offset = upload.offset
             report(offset, upload.id)
         return upload
 
-    def _complete(self, upload: UploadInfo, checksum: str, print_: str) -> UploadInfo:
+    def _complete(self, upload: UploadInfo, checksum: str, file_key: str) -> UploadInfo:
         try:
             completed = self.complete(upload.id, checksum)
         except UploadRejected as exc:
             if exc.code == "ALREADY_COMPLETE":
                 # A retried completion whose first attempt went through.
-                self.store.forget(self.endpoint, print_)
+                self.store.forget(self.endpoint, file_key)
                 return self.get(upload.id) or upload
             if exc.code == "CHECKSUM_MISMATCH":
                 # The stored bytes are not this file's: resuming again would end the same way.
-                self.store.forget(self.endpoint, print_)
+                self.store.forget(self.endpoint, file_key)
                 # If cancelling fails the upload expires on its own; the mismatch is what the
                 # caller must hear.
                 with contextlib.suppress(ClientError):
@@ -235,7 +235,7 @@ class ChunkedUploader:
                     exc.http_status,
                 ) from exc
             raise
-        self.store.forget(self.endpoint, print_)
+        self.store.forget(self.endpoint, file_key)
         return completed
 
 

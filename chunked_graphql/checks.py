@@ -12,6 +12,7 @@ chunked_graphql.E006    USER_RESTRICTED or ABSTRACT_MODEL is not a bool
 chunked_graphql.E007    MAX_BYTES is neither None nor a positive integer
 chunked_graphql.E008    COMPLETION_HOOK is not a callable (or importable dotted path to one)
 chunked_graphql.E009    ABSTRACT_MODEL is on but no single upload model can be found
+chunked_graphql.E010    MAX_CHUNK_SIZE is not a positive integer
 chunked_graphql.W001    a SQLite database without ``"transaction_mode": "IMMEDIATE"``
 chunked_graphql.W002    the URL ``chunked_graphql:upload`` cannot be reversed
 ======================  ==========================================================================
@@ -107,6 +108,18 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
             "MAX_BYTES",
             f"must be None or a positive integer, not {max_bytes!r}.",
             "chunked_graphql.E007",
+        )
+
+    max_chunk_size = raw("MAX_CHUNK_SIZE")
+    if (
+        not isinstance(max_chunk_size, int)
+        or isinstance(max_chunk_size, bool)
+        or max_chunk_size <= 0
+    ):
+        yield _error(
+            "MAX_CHUNK_SIZE",
+            f"must be a positive integer, not {max_chunk_size!r}.",
+            "chunked_graphql.E010",
         )
 
     if raw("ABSTRACT_MODEL") is True:

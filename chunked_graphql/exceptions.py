@@ -11,6 +11,7 @@ the result unions; nothing in the service layer knows about GraphQL.
     ├── MissingContentRange     MISSING_CONTENT_RANGE    400
     ├── InvalidContentRange     INVALID_CONTENT_RANGE    400
     ├── MaxBytesExceeded        MAX_BYTES_EXCEEDED       400  (max_bytes)
+    ├── ChunkTooLarge           CHUNK_TOO_LARGE          413  (max_chunk_size)
     ├── OffsetMismatch          OFFSET_MISMATCH          400  (expected_offset, provided_offset)
     ├── MissingChecksum         MISSING_CHECKSUM         400  (algorithm)
     ├── ChecksumMismatch        CHECKSUM_MISMATCH        400
@@ -36,6 +37,7 @@ class ErrorCode(enum.Enum):
     MISSING_CONTENT_RANGE = "MISSING_CONTENT_RANGE"
     INVALID_CONTENT_RANGE = "INVALID_CONTENT_RANGE"
     MAX_BYTES_EXCEEDED = "MAX_BYTES_EXCEEDED"
+    CHUNK_TOO_LARGE = "CHUNK_TOO_LARGE"
     OFFSET_MISMATCH = "OFFSET_MISMATCH"
     MISSING_CHECKSUM = "MISSING_CHECKSUM"
     CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"
@@ -94,6 +96,20 @@ class MaxBytesExceeded(ChunkedUploadError):
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         super().__init__(f"Size of file exceeds the limit ({max_bytes} bytes).")
+
+
+class ChunkTooLarge(ChunkedUploadError):
+    # Not in drf-chunked-upload, which accepts a chunk of any size; 413 is HTTP's "Content Too
+    # Large".
+    code = ErrorCode.CHUNK_TOO_LARGE
+    status = 413
+
+    def __init__(self, max_chunk_size: int, declared: int) -> None:
+        self.max_chunk_size = max_chunk_size
+        super().__init__(
+            f"The chunk is {declared} bytes; chunks may be at most {max_chunk_size} bytes. "
+            "Send the file in smaller chunks."
+        )
 
 
 class OffsetMismatch(ChunkedUploadError):

@@ -1,10 +1,28 @@
-"""Checksums: which algorithms are usable, digesting bytes, comparing digests."""
+"""Checksums: which algorithms are usable, digesting bytes, comparing digests, and hashing an
+upload incrementally as its chunks arrive.
+
+Incremental hashing keeps the hasher's state with the upload (``hash_state``), saved in the same
+transaction as the offset it covers, so whichever server process receives the next chunk
+continues it, and completion reads nothing back. ``hashlib`` cannot export its state; the
+``rehashes`` package can, for md5, sha1, sha256 and sha512. Other algorithms fall back to one
+read of the stored bytes at completion.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 from collections.abc import Iterable
+from typing import Any
+
+import rehashes
+
+_RESUMABLE: dict[str, Any] = {
+    "md5": rehashes.PyMd5,
+    "sha1": rehashes.PySha1,
+    "sha256": rehashes.PySha256,
+    "sha512": rehashes.PySha512,
+}
 
 
 def is_supported(algorithm: object) -> bool:
@@ -15,6 +33,11 @@ def is_supported(algorithm: object) -> bool:
         return hashlib.new(algorithm).digest_size > 0
     except (ValueError, TypeError):
         return False
+
+
+def is_resumable(algorithm: str) -> bool:
+    """Whether uploads using ``algorithm`` are hashed as they arrive."""
+    return algorithm.lower() in _RESUMABLE
 
 
 def digest_chunks(chunks: Iterable[bytes], algorithm: str) -> str:
@@ -28,3 +51,41 @@ def digest_chunks(chunks: Iterable[bytes], algorithm: str) -> str:
 def checksums_match(expected_hex: str, given: str) -> bool:
     """Compare a client's hex digest with ours, ignoring case, in constant time."""
     return hmac.compare_digest(expected_hex.lower().encode(), given.lower().encode())
+
+
+class ResumableHash:
+    """A hasher whose state can be saved after a chunk and restored for the next one."""
+
+    def __init__(self, algorithm: str, state: bytes | memoryview | None = None) -> None:
+        factory = _RESUMABLE[algorithm.lower()]
+        self._hasher = factory() if state is None else factory.deserialize(bytes(state))
+        self._factory = factory
+
+    def update(self, data: bytes) -> None:
+        self._hasher.update(data)
+
+    def state(self) -> bytes:
+        """The state to save with the upload."""
+        state: bytes = self._hasher.serialize()
+        return state
+
+    def hexdigest(self) -> str:
+        """The digest of everything hashed so far; the hasher itself is left usable."""
+        digest: str = self._factory.deserialize(self.state()).finalize()
+        return digest
+
+
+def resume_hash(
+    algorithm: str, state: bytes | memoryview | None, offset: int
+) -> ResumableHash | None:
+    """The hasher to continue an upload whose first ``offset`` bytes ``state`` covers.
+
+    ``None`` when there is nothing to continue: an algorithm without resumable state, or an
+    upload that has bytes but no saved state (stored before incremental hashing existed). Such
+    uploads are hashed from their stored bytes at completion.
+    """
+    if not is_resumable(algorithm):
+        return None
+    if state is None and offset:
+        return None
+    return ResumableHash(algorithm, state)

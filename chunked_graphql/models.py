@@ -50,6 +50,14 @@ class AbstractChunkedUpload(models.Model):
     )
     checksum_algorithm = models.CharField(max_length=32)
     response_data = models.JSONField(null=True, blank=True, editable=False)
+    # The checksum computed so far over the first `offset` bytes, as resumable hasher state
+    # (chunked_graphql.hashing): completion then costs no re-read of the file. Saved with the
+    # offset in one transaction, so any server process can continue it. None for algorithms
+    # without resumable state; those are hashed from the stored bytes at completion.
+    hash_state = models.BinaryField(null=True, blank=True, editable=False)
+    # What the chunk store needs to continue the upload (e.g. object-storage parts), saved with
+    # the offset; None for stores that need nothing.
+    store_state = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
-from django.core.files import File
+
+from .sources import ChunkSource, as_source
 
 
 class Upload(graphene.Scalar):
@@ -22,8 +23,8 @@ class Upload(graphene.Scalar):
         return None
 
     @staticmethod
-    def parse_value(value: Any) -> File | None:
-        return value if isinstance(value, File) else None
+    def parse_value(value: Any) -> ChunkSource | None:
+        return as_source(value)
 
     @staticmethod
     def parse_literal(node: Any, _variables: Any = None) -> None:

@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     # Not in drf-chunked-upload: which concrete model to use when ABSTRACT_MODEL is on
     # ("app_label.ModelName"); None means "the one concrete subclass of AbstractChunkedUpload".
     "MODEL": None,
+    # Not in drf-chunked-upload: the largest chunk a request may carry (bytes). Bounds how long
+    # one request holds an upload and how much a worker receives before it can refuse.
+    "MAX_CHUNK_SIZE": 128 * 1024 * 1024,
 }
 
 # drf-chunked-upload's README spells one setting USER_RESTRICED; projects copied it.

@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fcntl
 import logging
 import os
 import posixpath
 import shutil
 import tempfile
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from contextlib import AbstractContextManager
+from typing import IO, Any, ClassVar
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
@@ -36,8 +39,7 @@ from django.utils import timezone
 
 from .exceptions import ChunkStorageError
 from .settings import upload_settings
-
-BLOCK_SIZE = 1024 * 1024  # how much of a file is read or copied at a time
+from .sources import BLOCK_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -136,47 +138,119 @@ def get_configured_storage() -> ConfiguredStorage:
 
 
 class ChunkStore(ABC):
-    """Writes an upload's bytes. Implementations must make ``write`` idempotent per offset:
-    writing at ``offset`` replaces everything stored from ``offset`` on, so bytes left by a
-    request that died before its offset was committed are overwritten, never kept."""
+    """Stores an upload's bytes: the contract between the upload service and a storage.
+
+    ``write`` must be idempotent per offset: writing at ``offset`` replaces everything stored
+    from ``offset`` on, so bytes left by a request that died before its offset was committed
+    are overwritten, never kept. A store may keep private state per upload (the JSON-able value
+    ``write`` returns); the service saves it with the offset, in one transaction, and hands it
+    back on the next call. A write that is not committed must leave the previous state valid.
+
+    Two ways to be called, chosen by ``streams``:
+
+    - ``streams = True``: ``write`` takes the chunk as it arrives from the client, before the
+      upload's row is locked, so a slow client holds no database lock. The service holds
+      ``writer_lock(name)`` around the whole write-and-commit, which must keep any other process
+      from writing the same upload meanwhile.
+    - ``streams = False``: the service first receives the whole chunk, then calls ``write``
+      under the upload's row lock, which serialises writers.
+    """
+
+    streams: ClassVar[bool] = False
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    @abstractmethod
-    def write(self, name: str, offset: int, chunks: Iterable[bytes]) -> None:
-        """Store ``chunks`` at ``offset`` of ``name``; drop whatever lay beyond."""
+    def writer_lock(self, name: str) -> AbstractContextManager[None]:
+        """Exclusive right to write ``name``, across processes (``streams`` stores only)."""
+        return contextlib.nullcontext()
 
     @abstractmethod
-    def copy(self, name: str, new_name: str) -> None:
-        """Make ``new_name`` hold the bytes of ``name`` (replacing it), leaving ``name`` as is."""
+    def write(self, name: str, offset: int, chunks: Iterable[bytes], state: Any = None) -> Any:
+        """Store ``chunks`` at ``offset`` of ``name``; drop whatever lay beyond. Return the
+        store's new state for this upload (``None`` if it keeps none)."""
+
+    def abandon(self, name: str, offset: int, state: Any = None) -> None:
+        """A write at ``offset`` failed or was refused: drop what it stored beyond ``offset``
+        (best effort; a later write at ``offset`` replaces it anyway). ``state`` is the last
+        committed state."""
+        return None
+
+    def committed(self, name: str, old_state: Any, new_state: Any) -> None:
+        """The state returned by a write has been committed: drop what only ``old_state``
+        needed."""
+        return None
+
+    @abstractmethod
+    def copy(self, name: str, new_name: str, size: int | None = None, state: Any = None) -> None:
+        """Make ``new_name`` hold the ``size`` bytes of ``name`` (replacing it), leaving
+        ``name`` as is: completion may still roll back."""
 
     def open(self, name: str) -> IO[bytes]:
         """Open the stored bytes for reading."""
         stored: IO[bytes] = self.storage.open(name, "rb")
         return stored
 
-    def delete(self, name: str) -> None:
-        """Remove the stored bytes; a missing file is not an error."""
+    def read(self, name: str, size: int, state: Any = None) -> Iterator[bytes]:
+        """The first ``size`` stored bytes of ``name``, block by block."""
+        with self.open(name) as stored:
+            yield from read_blocks(stored, size)
+
+    def delete(self, name: str, state: Any = None) -> None:
+        """Remove the stored bytes, and anything the store keeps for them; a missing file is
+        not an error."""
         if name:
             self.storage.delete(name)
 
 
 class FileSystemChunkStore(ChunkStore):
-    """Writes in place at the offset on a local filesystem: each byte is written once."""
+    """Writes in place at the offset on a local filesystem: each byte is written once, straight
+    from the request.
+
+    Writers of one upload exclude each other with an ``flock`` on its file, which holds across
+    processes and app servers sharing the directory, and which the kernel releases when a
+    process dies, so a killed worker never leaves an upload locked.
+    """
 
     storage: FileSystemStorage
+    streams = True
+    #: How long a request waits for another one writing the same upload.
+    lock_timeout = 60.0
 
-    def write(self, name: str, offset: int, chunks: Iterable[bytes]) -> None:
+    @contextlib.contextmanager
+    def writer_lock(self, name: str) -> Iterator[None]:
+        fd = self._open(name)
+        try:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ChunkStorageError(
+                            f"Another request has been writing {name!r} for "
+                            f"{self.lock_timeout:.0f} s."
+                        ) from None
+                    time.sleep(0.01)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _open(self, name: str) -> int:
         path = self.storage.path(name)
         self._make_directory(os.path.dirname(path))
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)  # the umask applies, as in Django
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # the umask applies, as in Django
         except OSError as exc:
             raise ChunkStorageError(f"Cannot open {name!r} for writing: {exc}") from exc
         if self.storage.file_permissions_mode is not None:
             os.chmod(path, self.storage.file_permissions_mode)
-        with os.fdopen(fd, "wb") as out:
+        return fd
+
+    def write(self, name: str, offset: int, chunks: Iterable[bytes], state: Any = None) -> None:
+        fd = self._open(name)
+        with os.fdopen(fd, "r+b", buffering=0) as out:
             stored = out.seek(0, os.SEEK_END)
             if stored < offset:
                 raise ChunkStorageError(
@@ -184,12 +258,23 @@ class FileSystemChunkStore(ChunkStore):
                 )
             out.seek(offset)
             for piece in chunks:
-                out.write(piece)
+                view = memoryview(piece)
+                while view:  # an unbuffered write may be short
+                    view = view[out.write(view) or 0 :]
             out.truncate()
-            out.flush()
             # The offset is committed to the database right after this returns: the bytes it
             # vouches for must be on disk first.
             os.fdatasync(out.fileno())
+
+    def abandon(self, name: str, offset: int, state: Any = None) -> None:
+        try:
+            with open(self.storage.path(name), "r+b") as out:
+                if out.seek(0, os.SEEK_END) > offset:
+                    out.truncate(offset)
+        except FileNotFoundError:
+            pass  # cancelled meanwhile
+        except OSError:
+            logger.warning("Could not truncate %r back to %d bytes", name, offset, exc_info=True)
 
     def _make_directory(self, directory: str) -> None:
         # As FileSystemStorage._save does: FILE_UPLOAD_DIRECTORY_PERMISSIONS, else the umask.
@@ -203,7 +288,7 @@ class FileSystemChunkStore(ChunkStore):
         finally:
             os.umask(old_umask)
 
-    def copy(self, name: str, new_name: str) -> None:
+    def copy(self, name: str, new_name: str, size: int | None = None, state: Any = None) -> None:
         source, target = self.storage.path(name), self.storage.path(new_name)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(target)
@@ -229,7 +314,7 @@ class RewritingChunkStore(ChunkStore):
 
     staging_suffix = ".next"
 
-    def write(self, name: str, offset: int, chunks: Iterable[bytes]) -> None:
+    def write(self, name: str, offset: int, chunks: Iterable[bytes], state: Any = None) -> None:
         staging = name + self.staging_suffix
         with tempfile.SpooledTemporaryFile(max_size=8 * BLOCK_SIZE) as spool:
             base = self._read_base(spool, offset, name, staging) if offset else None
@@ -242,11 +327,11 @@ class RewritingChunkStore(ChunkStore):
             self._save(name, spool)
         self._discard(staging)
 
-    def copy(self, name: str, new_name: str) -> None:
+    def copy(self, name: str, new_name: str, size: int | None = None, state: Any = None) -> None:
         with self.storage.open(name, "rb") as stored:
             self._save(new_name, stored)
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, state: Any = None) -> None:
         if name:
             self.storage.delete(name)
             self.storage.delete(name + self.staging_suffix)

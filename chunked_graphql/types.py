@@ -152,6 +152,14 @@ class MaxBytesExceeded(graphene.ObjectType):
     max_bytes = graphene.BigInt(required=True)
 
 
+class ChunkTooLarge(graphene.ObjectType):
+    """The chunk is larger than the MAX_CHUNK_SIZE setting allows; nothing of it was stored."""
+
+    Meta = _ErrorMeta
+
+    max_chunk_size = graphene.BigInt(required=True)
+
+
 class OffsetMismatch(graphene.ObjectType):
     """The chunk does not start where the upload's stored bytes end."""
 
@@ -209,6 +217,7 @@ ERROR_TYPES: dict[type[exceptions.ChunkedUploadError], type[graphene.ObjectType]
     exceptions.MissingContentRange: MissingContentRange,
     exceptions.InvalidContentRange: InvalidContentRange,
     exceptions.MaxBytesExceeded: MaxBytesExceeded,
+    exceptions.ChunkTooLarge: ChunkTooLarge,
     exceptions.OffsetMismatch: OffsetMismatch,
     exceptions.MissingChecksum: MissingChecksum,
     exceptions.ChecksumMismatch: ChecksumMismatch,
@@ -258,6 +267,7 @@ class UploadChunkResult(_ResultUnion):
             MissingContentRange,
             InvalidContentRange,
             MaxBytesExceeded,
+            ChunkTooLarge,
             OffsetMismatch,
             UploadAlreadyComplete,
             InvalidFilename,

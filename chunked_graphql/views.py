@@ -21,11 +21,17 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.datastructures import MultiValueDict
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
 
-from .multipart import RequestBodyError, load_body, parse_multipart_operations
+from .multipart import (
+    MultipartRequest,
+    RequestBodyError,
+    load_body,
+    parse_multipart_operations,
+)
 
 _URL_UPLOAD_ID = "chunked_graphql_upload_id"
 
@@ -60,23 +66,34 @@ class ChunkedUploadGraphQLView(GraphQLView):
         setattr(request, _URL_UPLOAD_ID, kwargs.pop("upload_id", None))
         # Read before graphene-django's dispatch runs: its ensure_csrf_cookie decorator reads
         # request.POST, and Django would answer a malformed or oversized body with an HTML 400.
-        self._multipart_operations = None
+        # A multipart body is read only up to its file part, which the resolver streams.
+        self._multipart: MultipartRequest | None = None
         if request.method == "POST":
             try:
                 if self.get_content_type(request) == "multipart/form-data":
-                    self._multipart_operations = parse_multipart_operations(
-                        request, batch=self.batch
-                    )
+                    self._multipart = parse_multipart_operations(request, batch=self.batch)
+                    # The text fields, for code that reads request.POST (a csrfmiddlewaretoken
+                    # field); files are not repeated there.
+                    request._post = self._multipart.fields  # type: ignore[attr-defined]
+                    request._files = MultiValueDict()  # type: ignore[attr-defined]
                 else:
                     load_body(request)
             except RequestBodyError as exc:
                 return self.error_response(request, HttpResponseBadRequest(), str(exc))
         response: HttpResponse = super().dispatch(request, *args, **kwargs)
+        if self._multipart is not None:
+            if self._multipart.error is not None:
+                # The body broke off (or went wrong) inside the file part while a resolver read
+                # it; the service committed nothing, and this is the client's request at fault.
+                return self.error_response(
+                    request, HttpResponseBadRequest(), str(self._multipart.error)
+                )
+            self._multipart.finish()
         return response
 
     def parse_body(self, request: HttpRequest) -> Any:
-        if self._multipart_operations is not None:
-            data = self._multipart_operations
+        if self._multipart is not None:
+            data = self._multipart.operations
         else:
             data = super().parse_body(request)
         if request.method == "POST" and self.csrf_required(request):

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from chunked_graphql import services
+from chunked_graphql.hashing import ResumableHash
 from chunked_graphql.models import ChunkedUpload
 from tests.graphql_client import COMPLETE_UPLOAD, md5
 from tests.support import (
@@ -598,9 +599,10 @@ def test_completion_rolled_back_by_an_outer_transaction_can_be_completed_again(a
 
 
 @pytest.mark.django_db(transaction=True)
-def test_stored_bytes_are_hashed_outside_the_transaction(api, monkeypatch):
-    """Hashing reads every stored byte; it must not hold the row lock (on SQLite, the whole
-    database's write lock) while it does."""
+def test_stored_bytes_are_hashed_outside_the_transaction(api, settings, monkeypatch):
+    """An algorithm without resumable hash state is hashed from the stored bytes at completion;
+    that must not hold the row lock (on SQLite, the whole database's write lock)."""
+    settings.CHUNKED_GRAPHQL_CHECKSUM = "sha3_256"
     uploaded = api.upload(DATA, 10)
     hashed_in_transaction = []
     real_digest = services.digest_chunks
@@ -610,22 +612,67 @@ def test_stored_bytes_are_hashed_outside_the_transaction(api, monkeypatch):
         return real_digest(*args, **kwargs)
 
     monkeypatch.setattr(services, "digest_chunks", recording_digest)
-    completed = api.complete(uploaded["id"], md5(DATA))
+    completed = api.complete(uploaded["id"], hashlib.sha3_256(DATA).hexdigest())
 
     assert completed["status"] == "COMPLETE"
     assert hashed_in_transaction == [False]
 
 
+@pytest.mark.parametrize("algorithm", ["md5", "sha1", "sha256", "sha512"])
+def test_completion_reads_no_stored_byte_for_resumable_algorithms(
+    api, settings, monkeypatch, algorithm
+):
+    """Hashed as the chunks arrived: completion costs the same whatever the file's size."""
+    settings.CHUNKED_GRAPHQL_CHECKSUM = algorithm
+    uploaded = api.upload(DATA, 7)
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("completion read the stored bytes")
+
+    monkeypatch.setattr(services, "digest_chunks", no_reading)
+    completed = api.complete(uploaded["id"], hashlib.new(algorithm, DATA).hexdigest())
+
+    assert completed["status"] == "COMPLETE", completed
+    assert stored_bytes(completed["id"]) == DATA
+
+
+def test_hash_state_is_saved_with_each_chunk(api):
+    uploaded = api.upload_chunk(DATA[:10], f"bytes 0-9/{len(DATA)}")
+
+    state = ChunkedUpload.objects.get(pk=uploaded["id"]).hash_state
+
+    assert state is not None
+    assert ResumableHash("md5", state).hexdigest() == md5(DATA[:10])
+
+
+def test_upload_without_saved_hash_state_is_hashed_from_its_bytes(api):
+    """Uploads stored before incremental hashing have bytes but no state."""
+    uploaded = api.upload(DATA, 10)
+    ChunkedUpload.objects.filter(pk=uploaded["id"]).update(hash_state=None)
+
+    completed = api.complete(uploaded["id"], md5(DATA))
+    assert completed["status"] == "COMPLETE", completed
+
+
+def test_wrong_checksum_with_incremental_hash_keeps_the_upload_open(api):
+    uploaded = api.upload(DATA, 10)
+
+    assert_error(
+        api.complete(uploaded["id"], md5(b"other")), "ChecksumMismatch", "CHECKSUM_MISMATCH"
+    )
+    assert api.complete(uploaded["id"], md5(DATA))["status"] == "COMPLETE"
+
+
 def test_upload_cancelled_while_it_was_hashed_is_not_found(api, user, monkeypatch):
     uploaded = api.upload(DATA, 10)
-    real_digest = services.digest_chunks
+    real_digest = services._stored_digest
 
     def cancel_then_digest(*args, **kwargs):
         digest = real_digest(*args, **kwargs)
         services.cancel_upload(user=user, upload_id=uploaded["id"])
         return digest
 
-    monkeypatch.setattr(services, "digest_chunks", cancel_then_digest)
+    monkeypatch.setattr(services, "_stored_digest", cancel_then_digest)
     result = api.complete(uploaded["id"], md5(DATA))
 
     assert_error(result, "UploadNotFound", "NOT_FOUND", 404)

@@ -203,7 +203,9 @@ def test_session_authenticated_post_with_csrf_form_field_is_accepted(csrf_client
     csrf_client.cookies["csrftoken"] = token
     response = csrf_client.post(
         "/graphql/",
-        {"operations": OPERATIONS, "map": FILES_MAP, "0": chunk(), "csrfmiddlewaretoken": token},
+        # The form field must come before the file parts: the endpoint checks CSRF before it
+        # reads a file (scripts send the X-CSRFToken header instead).
+        {"csrfmiddlewaretoken": token, "operations": OPERATIONS, "map": FILES_MAP, "0": chunk()},
     )
     assert response.status_code == 200
     assert response.json()["data"]["uploadChunk"]["__typename"] == "ChunkedUpload"

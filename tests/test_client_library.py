@@ -3,6 +3,7 @@ progress, resuming across runs, retries over a failing network, the checksum, au
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
@@ -165,6 +166,15 @@ def test_a_typed_error_is_raised_with_its_code_and_fields(gunicorn, make_uploade
     assert caught.value.http_status == 400
     assert caught.value.details == {"maxBytes": 1000}
     assert str(caught.value).endswith("(MAX_BYTES_EXCEEDED)")
+
+
+def test_chunks_shrink_to_the_servers_max_chunk_size(gunicorn, make_uploader, data_file):
+    server = gunicorn(workers=1, settings={"CHUNKED_GRAPHQL_MAX_CHUNK_SIZE": 40_000})
+    seen = []
+    upload = make_uploader(server.graphql_url).upload(data_file, on_progress=seen.append)
+    steps = [b.offset - a.offset for a, b in itertools.pairwise(seen)]
+    assert max(steps) == 40_000
+    assert stored_bytes(upload.id) == data_file.read_bytes()
 
 
 def test_a_signed_in_session_uploads_with_its_csrf_token(server, make_uploader, data_file):

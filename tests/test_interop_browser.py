@@ -183,6 +183,15 @@ def test_browser_pause_stops_the_upload_and_resume_finishes_it(signed_in_page, d
     assert stored_bytes(page.get_attribute("#uploader", "data-upload-id")) == data_file.read_bytes()
 
 
+def test_browser_sends_smaller_chunks_when_the_server_says_they_are_too_large(
+    signed_in_page, data_file
+):
+    page = signed_in_page(settings={"CHUNKED_GRAPHQL_MAX_CHUNK_SIZE": 100_000})
+    page.set_input_files("#upload-file", data_file)
+    wait_until_complete(page)
+    assert stored_bytes(page.get_attribute("#uploader", "data-upload-id")) == data_file.read_bytes()
+
+
 def test_browser_shows_a_typed_error_in_plain_words(signed_in_page, data_file):
     page = signed_in_page(settings={"CHUNKED_GRAPHQL_MAX_BYTES": 1_000_000})
     page.set_input_files("#upload-file", data_file)

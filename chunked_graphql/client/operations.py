@@ -19,6 +19,7 @@ UPLOAD_FIELDS = "id url filename offset totalSize expires status checksumAlgorit
 ERROR_FIELDS = """
     ... on UploadError { code message httpStatus }
     ... on MaxBytesExceeded { maxBytes }
+    ... on ChunkTooLarge { maxChunkSize }
     ... on OffsetMismatch { expectedOffset providedOffset }
 """
 

@@ -11,7 +11,8 @@ The steps:
    otherwise the record is dropped and a new upload starts.
 2. Chunks go out one after another, each at the offset the server confirmed last. A failed
    request is retried with backoff (:mod:`.retry`). ``OffsetMismatch`` (the chunk had arrived
-   but its answer was lost) moves on to the offset the server names.
+   but its answer was lost) moves on to the offset the server names; ``ChunkTooLarge`` makes
+   the chunks as small as the server's ``MAX_CHUNK_SIZE``.
 3. The whole file is hashed with the upload's ``checksumAlgorithm`` and ``completeUpload``
    sends the digest; the server completes only if its bytes hash the same.
 """
@@ -187,11 +188,12 @@ class ChunkedUploader:
         report: Callable[[int, str | None], None],
     ) -> UploadInfo:
         offset = upload.offset if upload else 0
+        chunk_size = self.chunk_size
         resyncs = 0
         while upload is None or offset < size:
             stream.seek(offset)
-            content = stream.read(min(self.chunk_size, size - offset))
-            if len(content) != min(self.chunk_size, size - offset):
+            content = stream.read(min(chunk_size, size - offset))
+            if len(content) != min(chunk_size, size - offset):
                 raise LocalFileError(f"{filename} became shorter while it was being uploaded.")
             created = upload is None
             try:
@@ -199,6 +201,12 @@ class ChunkedUploader:
                     upload.id if upload else None, content, offset, size, filename
                 )
             except UploadRejected as exc:
+                limit = int(exc.details.get("maxChunkSize") or 0)
+                if exc.code == "CHUNK_TOO_LARGE" and 0 < limit < len(content):
+                    # The server takes smaller chunks than we were told to send; nothing was
+                    # stored, so the same offset is sent again, in the size it accepts.
+                    chunk_size = limit
+                    continue
                 if exc.code != "OFFSET_MISMATCH" or upload is None or resyncs >= MAX_RESYNCS:
                     raise
                 resyncs += 1

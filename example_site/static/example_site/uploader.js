@@ -18,7 +18,7 @@
 
   const endpoint = root.dataset.endpoint;
   // ?chunk_size=N overrides the page's default, to try resuming with small files.
-  const chunkSize =
+  let chunkSize =
     Number(new URLSearchParams(location.search).get("chunk_size")) ||
     Number(root.dataset.chunkSize) ||
     1024 * 1024;
@@ -40,6 +40,7 @@
       ... on ChunkedUpload { id offset totalSize checksumAlgorithm }
       ... on UploadError { code message }
       ... on MaxBytesExceeded { maxBytes }
+      ... on ChunkTooLarge { maxChunkSize }
       ... on OffsetMismatch { expectedOffset }
     }
   }`;
@@ -237,6 +238,11 @@
         if (result.__typename === "OffsetMismatch" && current.id !== null) {
           // The server had this chunk already (an answer lost on the way): go on from there.
           current.offset = result.expectedOffset;
+          continue;
+        }
+        if (result.__typename === "ChunkTooLarge" && result.maxChunkSize < chunkSize) {
+          // The server takes smaller chunks: send the same bytes again in the size it accepts.
+          chunkSize = result.maxChunkSize;
           continue;
         }
         if (result.__typename !== "ChunkedUpload") throw typedError(result);

@@ -17,7 +17,7 @@ NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 # The second test run's database; pytest-django creates and drops test_<name> on it.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint schema clean interop-deps
+.PHONY: run test lint schema bench clean interop-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ test: lint interop-deps
 # Regenerate the checked-in SDL after changing the schema (tests/test_schema.py checks it).
 schema: $(STAMP)
 	$(BIN)/python manage.py graphql_schema --schema example_site.schema.schema --out schema.graphql
+
+# The benchmark against drf-chunked-upload 0.6.0 (bench/README.md): about 11 minutes on 2 cores.
+# BENCH_ARGS=--quick: a smoke check of under a minute; BENCH_ARGS=--help: every option.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media .pytest_cache .mypy_cache .ruff_cache test-artifacts \

@@ -6,10 +6,11 @@ Two layers, both built on Django's ``Storage`` API so any backend plugs in:
   (``STORAGE_CLASS``, or Django's default storage). The model's ``FileField`` uses it, so
   ``upload.file.open()`` and ``upload.file.url`` follow ``override_settings``.
 - ``ChunkStore``: the small interface the upload service writes through: write these bytes at
-  this offset, copy, delete. ``FileSystemChunkStore`` writes in place on a local disk; any other
-  storage gets ``RewritingChunkStore``, which needs nothing beyond ``open``/``save``/``delete``
-  and so works with storages that cannot append. ``chunk_store()`` picks one for the configured
-  storage.
+  this offset, copy, delete. ``FileSystemChunkStore`` writes in place on a local disk;
+  django-storages' S3 storage gets ``chunked_graphql.s3.S3ChunkStore``, which regroups chunks
+  into multipart-upload parts; any other storage gets ``RewritingChunkStore``, which needs
+  nothing beyond ``open``/``save``/``delete`` and so works with storages that cannot append.
+  ``chunk_store()`` picks one for the configured storage.
 
 Stored names are ``<PATH>/<upload id><ext>``: built from the id alone, never from the client's
 filename.
@@ -396,4 +397,16 @@ def chunk_store(storage: Storage | None = None) -> ChunkStore:
     # default_storage is a lazy proxy; isinstance sees through it.
     if isinstance(backend, FileSystemStorage):
         return FileSystemChunkStore(backend)
+    if _is_s3(backend):
+        from .s3 import S3ChunkStore
+
+        return S3ChunkStore(backend)
     return RewritingChunkStore(backend)
+
+
+def _is_s3(storage: Storage) -> bool:
+    try:
+        from storages.backends.s3 import S3Storage
+    except ImportError:  # django-storages is optional
+        return False
+    return isinstance(storage, S3Storage)

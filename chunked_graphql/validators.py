@@ -82,7 +82,10 @@ def validate_filename(filename: str | None) -> str:
 
 
 def parse_upload_id(value: object) -> uuid.UUID | None:
-    """The UUID in ``value`` (hyphenated or 32 hex digits), or ``None`` if it is not one."""
+    """The UUID in ``value`` (hyphenated or 32 hex digits, or a ``UUID``), or ``None`` if it is
+    not one."""
+    if isinstance(value, uuid.UUID):
+        return value
     if not isinstance(value, str) or not _HEX_UUID.fullmatch(value.lower()):
         return None
     return uuid.UUID(value)

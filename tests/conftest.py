@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from tests.graphql_client import GraphQLClient
-from tests.servers import GunicornServer
+from tests.servers import GunicornServer, MotoServer
 
 # That suite needs ABSTRACT_MODEL = True from import time on; tests/test_abstract_model.py runs it
 # in a process of its own.
@@ -79,3 +79,30 @@ def gunicorn(transactional_db: Any, media_root: Any) -> Iterator[Callable[..., G
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: Any) -> Iterator[MotoServer]:
+    """One S3-compatible server (moto in server mode) for the whole run."""
+    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(moto_server: MotoServer, settings: Any) -> Any:
+    """Uploads go to a fresh bucket of the moto server, through django-storages' S3 storage.
+
+    Returns an object with the bucket name, a boto3 ``client``, and ``settings`` (the Django
+    settings to hand to gunicorn servers).
+    """
+    import uuid
+    from types import SimpleNamespace
+
+    bucket = f"uploads-{uuid.uuid4().hex[:12]}"
+    client = moto_server.client()
+    client.create_bucket(Bucket=bucket)
+    s3_settings = moto_server.settings(bucket)
+    for name, value in s3_settings.items():
+        setattr(settings, name, value)
+    return SimpleNamespace(bucket=bucket, client=client, settings=s3_settings)

@@ -9,10 +9,15 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# The interop tests' outside components: Debian's chromium (driven by Playwright for Python) and
+# the pinned npm packages of the Node client test.
+CHROMIUM := /usr/bin/chromium
+NODE_DIR := tests/interop/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 # The second test run's database; pytest-django creates and drops test_<name> on it.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint schema bench clean
+.PHONY: run test lint schema bench clean interop-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +35,22 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# Outside CI a machine without apt or node still runs the rest: those tests then skip, saying
+# why. In CI (CI set) a failed install fails here, and the tests would fail rather than skip.
+interop-deps: $(CHROMIUM) $(NODE_STAMP)
+
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	then :; elif [ -n "$$CI" ]; then echo "could not install chromium" >&2; exit 1; \
+	else echo "warning: chromium not installed; the browser tests will be skipped" >&2; fi
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@if command -v npm >/dev/null && npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error; \
+	then :; elif [ -n "$$CI" ]; then echo "could not install the npm packages" >&2; exit 1; \
+	else echo "warning: npm packages not installed; the Apollo tests will be skipped" >&2; fi
+
+test: lint interop-deps
 	$(BIN)/pytest
 	@status=0; $(BIN)/python -m tests.check_postgres "$(POSTGRES_URL)" || status=$$?; \
 	if [ $$status -eq 0 ]; then DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest; \
@@ -46,4 +66,5 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 media .pytest_cache .mypy_cache .ruff_cache test-artifacts \
+		$(NODE_DIR)/node_modules

@@ -1,7 +1,10 @@
+from pathlib import Path
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import TemplateView
+from django.views.static import serve
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="example_site/home.html"), name="home"),
@@ -9,4 +12,15 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+]
+
+# The site serves its own few static files (the uploader's scripts) also when DEBUG is off, e.g.
+# under gunicorn, so the demo needs neither collectstatic nor a web server in front. A real project
+# serves static files its usual way.
+urlpatterns += [
+    re_path(
+        r"^static/(?P<path>.*)$",
+        serve,
+        {"document_root": Path(__file__).resolve().parent / "static"},
+    ),
 ]

@@ -18,6 +18,9 @@ else:
     # With DATABASE_URL the suite runs against that server (PostgreSQL in CI); connections are
     # not kept between requests so the test database can be dropped at the end.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A test database of this run's own: runs from several checkouts, or the ABSTRACT_MODEL
+    # suite's own process, must not create and drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The example site demonstrates a completion hook; the tests install their own where needed.

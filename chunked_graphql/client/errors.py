@@ -1,0 +1,61 @@
+"""What can go wrong on the client side, as exceptions a caller can tell apart.
+
+ClientError                 every failure of an upload; ``str()`` is one line for a user
+├── ServerUnreachable       no HTTP answer at all (refused, DNS, timeout): worth retrying
+├── ServerError             an HTTP answer that is not a GraphQL result we can use
+│   └── AuthenticationFailed  401/403: wrong token, failed sign-in, CSRF refused
+├── UploadRejected          a typed error of the API (``code``: the schema's UploadErrorCode)
+└── LocalFileError          the file cannot be read, is empty, or changed while uploading
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ClientError(Exception):
+    """Base of the client's errors. ``transient`` says whether retrying may help."""
+
+    transient: bool = False
+
+    def __init__(self, message: str) -> None:
+        # One line, always: the CLI prints it as is.
+        self.message = " ".join(message.split())
+        super().__init__(self.message)
+
+
+class ServerUnreachable(ClientError):
+    transient = True
+
+
+class ServerError(ClientError):
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        # A restarting server, a proxy timing out, rate limiting: worth another try.
+        self.transient = status is not None and (status >= 500 or status == 429)
+
+
+class AuthenticationFailed(ServerError):
+    pass
+
+
+class UploadRejected(ClientError):
+    """The server answered with one of the API's typed errors; that request changed nothing."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        http_status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{message} ({code})")
+        self.code = code
+        self.server_message = message
+        self.http_status = http_status
+        self.details = details or {}
+
+
+class LocalFileError(ClientError):
+    pass

@@ -1,0 +1,110 @@
+"""The API's operations as the client sends them, and their results as Python values.
+
+Every mutation result is a union of ``ChunkedUpload`` and typed errors; :func:`upload_or_raise`
+turns it into an :class:`UploadInfo` or raises :class:`.errors.UploadRejected` carrying the
+error's code, message and extra fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ServerError, UploadRejected
+
+UPLOAD_FIELDS = "id url filename offset totalSize expires status checksumAlgorithm responseData"
+
+# Every extra field a typed error can carry, selected on the types that have it.
+ERROR_FIELDS = """
+    ... on UploadError { code message httpStatus }
+    ... on MaxBytesExceeded { maxBytes }
+    ... on ChunkTooLarge { maxChunkSize }
+    ... on OffsetMismatch { expectedOffset providedOffset }
+"""
+
+UPLOAD_CHUNK = f"""
+mutation UploadChunk($uploadId: ID, $file: Upload, $contentRange: String, $filename: String) {{
+  uploadChunk(uploadId: $uploadId, file: $file, contentRange: $contentRange, filename: $filename) {{
+    __typename
+    ... on ChunkedUpload {{ {UPLOAD_FIELDS} }}
+    {ERROR_FIELDS}
+  }}
+}}
+"""
+
+COMPLETE_UPLOAD = f"""
+mutation CompleteUpload($uploadId: ID, $checksum: String) {{
+  completeUpload(uploadId: $uploadId, checksum: $checksum) {{
+    __typename
+    ... on ChunkedUpload {{ {UPLOAD_FIELDS} completedAt }}
+    ... on UploadError {{ code message httpStatus }}
+    ... on MaxBytesExceeded {{ maxBytes }}
+    ... on MissingChecksum {{ algorithm }}
+    ... on UploadIncomplete {{ offset expectedSize }}
+  }}
+}}
+"""
+
+CANCEL_UPLOAD = """
+mutation CancelUpload($uploadId: ID!) {
+  cancelUpload(uploadId: $uploadId) {
+    __typename
+    ... on CancelledUpload { id }
+    ... on UploadError { code message httpStatus }
+  }
+}
+"""
+
+GET_UPLOAD = f"query GetUpload($id: ID!) {{ chunkedUpload(id: $id) {{ {UPLOAD_FIELDS} }} }}"
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    """An upload as the server last described it."""
+
+    id: str
+    url: str
+    filename: str
+    offset: int
+    total_size: int | None
+    status: str
+    expires: str
+    checksum_algorithm: str
+    response_data: Any = None
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "COMPLETE"
+
+    @classmethod
+    def from_result(cls, result: dict[str, Any]) -> UploadInfo:
+        raw = result.get("responseData")
+        return cls(
+            id=result["id"],
+            url=result["url"],
+            filename=result["filename"],
+            offset=int(result["offset"]),
+            total_size=None if result.get("totalSize") is None else int(result["totalSize"]),
+            status=result["status"],
+            expires=result["expires"],
+            checksum_algorithm=result["checksumAlgorithm"],
+            # JSONString travels as a string holding JSON.
+            response_data=json.loads(raw) if isinstance(raw, str) else raw,
+        )
+
+
+def upload_or_raise(result: Any) -> UploadInfo:
+    """The ``ChunkedUpload`` member of a mutation result, or the typed error raised."""
+    if not isinstance(result, dict) or "__typename" not in result:
+        raise ServerError(f"Unexpected result from the server: {result!r:.200}")
+    if result["__typename"] == "ChunkedUpload":
+        return UploadInfo.from_result(result)
+    if "code" in result:
+        details = {
+            key: value
+            for key, value in result.items()
+            if key not in ("__typename", "code", "message", "httpStatus")
+        }
+        raise UploadRejected(result["code"], result["message"], result.get("httpStatus"), details)
+    raise ServerError(f"Unexpected result type {result['__typename']} from the server.")

@@ -50,7 +50,11 @@ def digest_chunks(chunks: Iterable[bytes], algorithm: str) -> str:
 
 def checksums_match(expected_hex: str, given: str) -> bool:
     """Compare a client's hex digest with ours, ignoring case, in constant time."""
-    return hmac.compare_digest(expected_hex.lower().encode(), given.lower().encode())
+    try:
+        given_bytes = given.lower().encode("ascii")
+    except UnicodeEncodeError:  # not hex at all (and maybe not even encodable: a lone surrogate)
+        return False
+    return hmac.compare_digest(expected_hex.lower().encode(), given_bytes)
 
 
 class ResumableHash:

@@ -45,10 +45,12 @@ class RequestBodyError(Exception):
 
 _REFUSED = (SuspiciousOperation, BadRequest)  # Django's DATA_UPLOAD_MAX_* limits
 _SPOOL_IN_MEMORY = 2_621_440  # as Django's FILE_UPLOAD_MAX_MEMORY_SIZE default
-# How much of the body is read at a time. Each read is copied a few times on its way (gunicorn's
-# buffer, the parser's slices), so the block size sets a worker's memory peak per request;
-# 256 KiB keeps that near 1 MiB at a negligible cost in calls.
-READ_SIZE = 256 * 1024
+# How much of the body is read at a time: as much as gunicorn receives in one call (its
+# SocketUnreader.max_body_chunk). gunicorn reads ahead up to that much and re-buffers whatever the
+# caller did not take, so smaller reads copy the rest of its buffer again and again: 256 KiB
+# reads cost a worker 5.1 ms of CPU per MiB against 3.6 ms with 1 MiB reads (8 MiB chunks), for
+# about 2 MiB less peak memory.
+READ_SIZE = 1024 * 1024
 
 
 def load_body(request: HttpRequest) -> None:

@@ -468,13 +468,23 @@ def cancel_upload(*, user: User, upload_id: object) -> uuid.UUID:
     return pk
 
 
-def delete_expired_uploads(*, keep_record: bool = False) -> int:
+def delete_expired_uploads(
+    *,
+    keep_record: bool = False,
+    queryset: QuerySet[AbstractChunkedUpload] | None = None,
+) -> int:
     """Remove expired incomplete uploads (rows and bytes, or only the bytes with
-    ``keep_record``); completed uploads are never touched. Return how many were cleaned."""
+    ``keep_record``); completed uploads are never touched. Return how many were cleaned.
+
+    ``queryset`` narrows the candidates (the admin action passes the selected rows); whatever
+    it holds, only the expired incomplete uploads among them are cleaned.
+    """
     model = get_upload_model()
     expiration_delta = upload_settings.EXPIRATION_DELTA
     cutoff = timezone.now() - expiration_delta
-    candidates = model._default_manager.filter(status=Status.UPLOADING, created_at__lte=cutoff)
+    if queryset is None:
+        queryset = model._default_manager.all()
+    candidates = queryset.filter(status=Status.UPLOADING, created_at__lte=cutoff)
     store = chunk_store()
     alias = _write_db()
     cleaned = 0
@@ -504,6 +514,25 @@ def delete_expired_uploads(*, keep_record: bool = False) -> int:
                 upload.delete()
         cleaned += 1
     return cleaned
+
+
+def delete_uploads(queryset: QuerySet[AbstractChunkedUpload]) -> int:
+    """Delete the given rows, as the admin's delete does, without leaving bytes nobody can find:
+    the bytes (or object-storage parts) of the incomplete ones go once the rows are gone for
+    good. A completed upload's file is the project's from then on and stays. Return the number
+    of rows deleted."""
+    model = get_upload_model()
+    store = chunk_store()
+    alias = _write_db()
+    pks = list(queryset.values_list("pk", flat=True))
+    with transaction.atomic(using=alias):
+        # Locked by primary key alone: FOR UPDATE refuses the outer joins a changelist adds.
+        rows = list(model._default_manager.select_for_update().filter(pk__in=pks))
+        for upload in rows:
+            if upload.status != Status.COMPLETE:
+                _discard_on_commit(store, upload.file.name, alias, upload.store_state)
+            upload.delete()
+    return len(rows)
 
 
 # Helpers ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from django.core.management import call_command
+from django.urls import reverse
 
 from chunked_graphql import services
 from chunked_graphql.models import ChunkedUpload
@@ -164,6 +165,38 @@ def test_delete_expired_uploads_never_touches_completed_uploads(api, s3):
     call_command("delete_expired_uploads", verbosity=0)
 
     assert keys(s3) == [completed_key(completed["id"])]
+
+
+def test_admin_expiry_action_leaves_no_objects_or_multipart_uploads(api, s3, admin_client):
+    uploaded = api.upload(os.urandom(7 * MIB), 2 * MIB)
+    upload = ChunkedUpload.objects.get(pk=uploaded["id"])
+    stem = upload.file.name.rsplit(".", 1)[0]
+    s3.client.create_multipart_upload(Bucket=s3.bucket, Key=stem + ".done")
+    age(uploaded["id"])
+
+    admin_client.post(
+        reverse("admin:chunked_graphql_chunkedupload_changelist"),
+        {"action": "delete_expired", "_selected_action": [uploaded["id"]]},
+    )
+
+    assert not ChunkedUpload.objects.filter(pk=uploaded["id"]).exists()
+    assert keys(s3) == []
+    assert pending_multipart_uploads(s3) == []
+
+
+def test_admin_delete_of_incomplete_upload_leaves_no_objects(
+    api, s3, admin_client, django_capture_on_commit_callbacks
+):
+    uploaded = api.upload(os.urandom(7 * MIB), 2 * MIB)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("admin:chunked_graphql_chunkedupload_delete", args=[uploaded["id"]]),
+            {"post": "yes"},
+        )
+
+    assert keys(s3) == []
+    assert pending_multipart_uploads(s3) == []
 
 
 def test_completion_rolled_back_by_the_hook_keeps_the_parts(api, s3, settings, user):

@@ -62,6 +62,8 @@ class GunicornServer:
             "CHUNKED_GRAPHQL_SERVER_MEDIA_ROOT": media_root,
             "CHUNKED_GRAPHQL_SERVER_SETTINGS": json.dumps(settings or {}),
         }
+        # What a command run beside the server (``manage.py …``) needs to share its set-up.
+        self.env = server_env
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [

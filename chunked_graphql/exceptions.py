@@ -21,8 +21,8 @@ the result unions; nothing in the service layer knows about GraphQL.
     └── AuthenticationRequired  AUTHENTICATION_REQUIRED  401
 
 A failure of the storage itself is not a client error: it raises ``ChunkStorageError`` (not a
-``ChunkedUploadError``), which reaches the client as a GraphQL error, and the upload keeps its
-last good offset.
+``ChunkedUploadError``), which reaches the client as a GraphQL error with
+``extensions.code = "STORAGE_ERROR"`` (worth retrying: the upload keeps its last good offset).
 """
 
 from __future__ import annotations
@@ -166,3 +166,6 @@ class AuthenticationRequired(ChunkedUploadError):
 
 class ChunkStorageError(Exception):
     """The storage could not keep a chunk; the upload stays at its last good offset."""
+
+    #: ``extensions.code`` of the GraphQL error that reports it.
+    code = "STORAGE_ERROR"

@@ -14,9 +14,10 @@ from typing import Any
 
 import graphene
 from django.db.models import QuerySet
+from graphql import GraphQLError
 
 from . import services
-from .exceptions import ChunkedUploadError
+from .exceptions import ChunkedUploadError, ChunkStorageError
 from .models import AbstractChunkedUpload
 from .scalars import Upload
 from .types import (
@@ -29,6 +30,12 @@ from .types import (
     UploadChunkResult,
 )
 from .views import url_upload_id
+
+
+def _storage_error(error: ChunkStorageError) -> GraphQLError:
+    # A GraphQL error rather than a typed result: the request did nothing wrong, and the same
+    # request may well succeed later. The code tells clients that retrying is worth it.
+    return GraphQLError(str(error), extensions={"code": error.code})
 
 
 def _user(info: Any) -> Any:
@@ -101,6 +108,8 @@ class UploadChunk(graphene.Mutation):
             )
         except ChunkedUploadError as error:
             return ErrorResult(error)
+        except ChunkStorageError as error:
+            raise _storage_error(error) from error
 
 
 class CompleteUpload(graphene.Mutation):
@@ -139,6 +148,8 @@ class CompleteUpload(graphene.Mutation):
             )
         except ChunkedUploadError as error:
             return ErrorResult(error)
+        except ChunkStorageError as error:
+            raise _storage_error(error) from error
 
 
 class CancelUpload(graphene.Mutation):

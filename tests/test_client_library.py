@@ -244,3 +244,27 @@ def test_retries_end_with_the_last_failure_when_the_server_stays_away(
         )
     assert proxy.posts == 3
     assert caught.value.status == 503
+
+
+def test_a_failing_storage_is_retried_and_the_upload_continues(
+    gunicorn, moto_server, make_uploader, data_file
+):
+    # The bucket does not exist yet: the server's storage fails, the server says so with the
+    # STORAGE_ERROR code, and the client retries; the bucket appears before the retry.
+    bucket = f"late-{os.urandom(6).hex()}"
+    server = gunicorn(workers=2, settings=moto_server.settings(bucket))
+    s3 = moto_server.client()
+    failures = []
+
+    def on_retry(attempt, wait, exc):
+        failures.append(exc)
+        s3.create_bucket(Bucket=bucket)
+
+    upload = make_uploader(server.graphql_url, on_retry=on_retry).upload(data_file)
+
+    assert len(failures) == 1
+    assert isinstance(failures[0], ServerError) and failures[0].transient
+    assert "storage failed" in str(failures[0])
+    assert upload.status == "COMPLETE"
+    name = ChunkedUpload.objects.get(pk=upload.id).file.name
+    assert s3.get_object(Bucket=bucket, Key=name)["Body"].read() == data_file.read_bytes()

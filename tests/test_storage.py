@@ -396,6 +396,18 @@ def test_storage_failure_message_does_not_reveal_storage_names(
 
 
 @pytest.mark.django_db
+def test_storage_failure_tells_clients_that_retrying_is_worth_it(
+    api: GraphQLClient, settings: Any
+) -> None:
+    settings.CHUNKED_GRAPHQL_STORAGE_CLASS = FlakyMemoryStorage
+    upload = api.start(DATA, 8)
+    FAILURES["save"] = True
+    body = post_chunk(api, DATA[8:16], "bytes 8-15/20", upload["id"])
+    assert body["errors"][0]["extensions"] == {"code": "STORAGE_ERROR"}
+    assert body["data"] is None
+
+
+@pytest.mark.django_db
 def test_failed_save_of_first_chunk_leaves_no_upload(api: GraphQLClient, settings: Any) -> None:
     settings.CHUNKED_GRAPHQL_STORAGE_CLASS = FlakyMemoryStorage
     FAILURES["save"] = True

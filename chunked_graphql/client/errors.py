@@ -2,7 +2,8 @@
 
 ClientError                 every failure of an upload; ``str()`` is one line for a user
 ├── ServerUnreachable       no HTTP answer at all (refused, DNS, timeout): worth retrying
-├── ServerError             an HTTP answer that is not a GraphQL result we can use
+├── ServerError             an HTTP answer that is not a GraphQL result we can use (``transient``
+│                           for 5xx, 429 and the server's STORAGE_ERROR)
 │   └── AuthenticationFailed  401/403: wrong token, failed sign-in, CSRF refused
 ├── UploadRejected          a typed error of the API (``code``: the schema's UploadErrorCode)
 └── LocalFileError          the file cannot be read, is empty, or changed while uploading
@@ -29,11 +30,12 @@ class ServerUnreachable(ClientError):
 
 
 class ServerError(ClientError):
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, *, transient: bool = False) -> None:
         super().__init__(message)
         self.status = status
-        # A restarting server, a proxy timing out, rate limiting: worth another try.
-        self.transient = status is not None and (status >= 500 or status == 429)
+        # A restarting server, a proxy timing out, rate limiting, the server's storage failing
+        # for a moment (a GraphQL error with code STORAGE_ERROR): worth another try.
+        self.transient = transient or (status is not None and (status >= 500 or status == 429))
 
 
 class AuthenticationFailed(ServerError):

@@ -23,6 +23,9 @@ import requests
 from .errors import AuthenticationFailed, ServerError, ServerUnreachable
 
 USER_AGENT = "chunked-graphql-client/0.1"
+# extensions.code of the server's GraphQL error for a failing storage: the upload kept its last
+# good offset, so the same request may be sent again.
+STORAGE_ERROR = "STORAGE_ERROR"
 
 
 class Auth(Protocol):
@@ -223,9 +226,22 @@ class Transport:
                 response.status_code,
             )
         if body.get("errors") or not isinstance(body.get("data"), dict):
-            raise ServerError(f"The server reported an error: {message}", response.status_code)
+            raise ServerError(
+                f"The server reported an error: {message}",
+                response.status_code,
+                transient=_error_code(body) == STORAGE_ERROR,
+            )
         data: dict[str, Any] = body["data"]
         return data
+
+
+def _error_code(body: Any) -> str | None:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        extensions = errors[0].get("extensions")
+        if isinstance(extensions, dict) and isinstance(extensions.get("code"), str):
+            return str(extensions["code"])
+    return None
 
 
 def _error_message(body: Any) -> str:

@@ -150,8 +150,11 @@
         } else if (xhr.status >= 500 || xhr.status === 429) {
           reject(new UploadFailure(`The server is having trouble (HTTP ${xhr.status}).`, { retry: true }));
         } else if (!answer || answer.errors || !answer.data) {
-          const detail = answer && answer.errors ? answer.errors[0].message : `HTTP ${xhr.status}`;
-          reject(new UploadFailure(`The server could not handle the request: ${detail}`));
+          const error = answer && answer.errors ? answer.errors[0] : null;
+          const detail = error ? error.message : `HTTP ${xhr.status}`;
+          // The server's storage failed for a moment; the upload kept its last good offset.
+          const retry = Boolean(error && error.extensions && error.extensions.code === "STORAGE_ERROR");
+          reject(new UploadFailure(`The server could not handle the request: ${detail}`, { retry }));
         } else {
           resolve(answer.data);
         }

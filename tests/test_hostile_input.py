@@ -147,7 +147,10 @@ def content_ranges(draw: st.DrawFn, offset: int, length: int, total: int) -> str
         expected = numbers[index]
         numbers[index] = draw(
             st.one_of(
-                st.sampled_from([expected + 1, abs(expected - 1), 0]),
+                # Off by one, or equal to (or one past) another of the numbers: END = TOTAL.
+                st.sampled_from([expected + 1, abs(expected - 1), 0, *numbers]).flatmap(
+                    lambda n: st.sampled_from([n, n + 1])
+                ),
                 st.integers(0, 40),
                 st.sampled_from([MAX_CHUNK_SIZE, MAX_TOTAL - 1, MAX_TOTAL, MAX_TOTAL + 1]),
                 st.integers(0, 2**80),
@@ -166,7 +169,25 @@ def content_ranges(draw: st.DrawFn, offset: int, length: int, total: int) -> str
     return f"{unit}{start}{dash}{end}{slash}{size}{suffix}"
 
 
-@HYPOTHESIS
+def edge_ranges(offset: int, length: int, total: int) -> st.SearchStrategy[str]:
+    """The boundaries of CONTRACT §3.3 around the range the upload expects."""
+    start, end = offset, offset + length - 1
+    return st.sampled_from(
+        [
+            f"bytes {start}-{end}/{end}",  # END = TOTAL
+            f"bytes {start}-{end}/{end + 1}",  # the last byte
+            f"bytes {end}-{start}/{total}",  # END < START when length > 1
+            f"bytes {start}-{end}/{MAX_TOTAL}",
+            f"bytes {start}-{end}/{MAX_TOTAL + 1}",
+            f"bytes {start}-{start + MAX_CHUNK_SIZE - 1}/{MAX_TOTAL}",
+            f"bytes {start}-{start + MAX_CHUNK_SIZE}/{MAX_TOTAL}",
+            f"bytes {'0' * 30}{start}-{'0' * 30}{end}/{'0' * 30}{total}",
+            f"bytes {start}-{end}/{total}",
+        ]
+    )
+
+
+@settings(HYPOTHESIS, max_examples=300)
 @given(data=st.data())
 def test_any_content_range_gets_the_contracts_answer_and_a_refusal_stores_nothing(
     api: GraphQLClient, media_root: Path, data: st.DataObject
@@ -178,6 +199,8 @@ def test_any_content_range_gets_the_contracts_answer_and_a_refusal_stores_nothin
         st.one_of(
             content_ranges(offset, length, len(DATA)),
             content_ranges(offset, length, len(DATA)),
+            edge_ranges(offset, length, len(DATA)),
+            edge_ranges(offset, length, len(DATA)),
             st.text(max_size=40),
             st.just(""),
         ),

@@ -46,8 +46,8 @@ MAX_TOTAL = 2**63 - 1
 MAX_CHUNK_SIZE: int = DEFAULTS["MAX_CHUNK_SIZE"]
 DIGEST = md5(DATA)
 
-# Each example is self-contained (it creates what it needs and removes it), so the function-scoped
-# fixtures are shared safely between the examples of one test.
+# The examples of one test share its function-scoped fixtures: each example either creates what
+# it needs and removes it again, or leaves the fixture's upload as it found it (and asserts so).
 HYPOTHESIS = settings(
     max_examples=200,
     deadline=None,

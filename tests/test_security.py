@@ -269,6 +269,18 @@ def continue_upload(upload_id: str) -> dict[str, Any]:
     return {"uploadId": upload_id, "contentRange": "bytes 10-19/20"}
 
 
+def post_with_token(url: str, cookies: dict[str, str], origin: str) -> requests.Response:
+    """A new upload with a valid CSRF token (cookie and header), sent from ``origin``."""
+    token = _get_new_csrf_string()
+    return requests.post(
+        url,
+        cookies={**cookies, django_settings.CSRF_COOKIE_NAME: token},
+        headers={"Origin": origin, "X-CSRFToken": token},
+        timeout=60,
+        **multipart_upload(NEW_UPLOAD, DATA[:10]),
+    )
+
+
 # Each sends, with the session cookie, a request a page of another site could make a browser
 # send (plus two a script could: a JSON body, a token with a foreign Origin); ``upload_id`` is a
 # half-done upload of the signed-in user.
@@ -297,13 +309,9 @@ CROSS_SITE: dict[str, CrossSite] = {
         url, cookies={**cookies, django_settings.CSRF_COOKIE_NAME: _get_new_csrf_string()},
         headers={"Origin": EVIL}, timeout=60, **multipart_upload(NEW_UPLOAD, DATA[:10]),
     ),
-    "token-sent-from-another-origin": lambda url, cookies, upload_id: (
-        lambda token: requests.post(
-            url, cookies={**cookies, django_settings.CSRF_COOKIE_NAME: token},
-            headers={"Origin": EVIL, "X-CSRFToken": token}, timeout=60,
-            **multipart_upload(NEW_UPLOAD, DATA[:10]),
-        )
-    )(_get_new_csrf_string()),
+    "token-sent-from-another-origin": lambda url, cookies, upload_id: post_with_token(
+        url, cookies, origin=EVIL
+    ),
     "urlencoded-form-cancelling": lambda url, cookies, upload_id: requests.post(
         url, cookies=cookies, headers={"Origin": EVIL}, timeout=60,
         data={"query": cancel_mutation(upload_id)},
@@ -361,15 +369,8 @@ def test_same_site_request_with_the_session_cookie_and_token_is_accepted(
 ) -> None:
     """The control for the refusals above: the same cookie, with the token, is signed in."""
     server = gunicorn(workers=1)
-    token = _get_new_csrf_string()
 
-    response = requests.post(
-        server.graphql_url,
-        cookies={**session_cookie(user), django_settings.CSRF_COOKIE_NAME: token},
-        headers={"Origin": server.url, "X-CSRFToken": token},
-        timeout=60,
-        **multipart_upload(NEW_UPLOAD, DATA[:10]),
-    )
+    response = post_with_token(server.graphql_url, session_cookie(user), origin=server.url)
 
     assert response.status_code == 200, response.text
     result = response.json()["data"]["uploadChunk"]

@@ -24,7 +24,7 @@ import json
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -171,7 +171,7 @@ class Racer:
         return str(first.result["id"])
 
 
-def race(calls: list[Callable[[], Answer]]) -> list[Answer]:
+def race(calls: Sequence[Callable[[], Answer]]) -> list[Answer]:
     """Run every call at once, each from its own thread released by one barrier."""
     barrier = threading.Barrier(len(calls))
     answers: list[Answer | None] = [None] * len(calls)
@@ -276,7 +276,9 @@ def typenames(answers: list[Answer]) -> Counter[str]:
 # Same chunk ---------------------------------------------------------------------------------------
 
 
-def test_copies_of_one_chunk_racing_store_it_once(racer_for, check):
+def test_copies_of_one_chunk_racing_store_it_once(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
     chunk, racers = 64 * KIB, 10
     data = source(1)
     racer = racer_for(data)
@@ -303,7 +305,9 @@ def test_copies_of_one_chunk_racing_store_it_once(racer_for, check):
 # Next chunk vs duplicates -------------------------------------------------------------------------
 
 
-def test_next_chunks_racing_duplicates_advance_the_offset_in_order(racer_for, check):
+def test_next_chunks_racing_duplicates_advance_the_offset_in_order(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
     chunk = 32 * KIB
     data = source(2)
     racer = racer_for(data)
@@ -337,7 +341,9 @@ def test_next_chunks_racing_duplicates_advance_the_offset_in_order(racer_for, ch
 # Completion vs chunk ------------------------------------------------------------------------------
 
 
-def test_completions_racing_the_last_chunk_complete_at_most_once(racer_for, check):
+def test_completions_racing_the_last_chunk_complete_at_most_once(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
     chunk, racers = 64 * KIB, 5
     for round_number in range(4):
         data = source(30 + round_number)
@@ -375,7 +381,9 @@ def test_completions_racing_the_last_chunk_complete_at_most_once(racer_for, chec
         assert check.completions(upload_id) == 1
 
 
-def test_completions_racing_copies_of_the_last_chunk_complete_once(racer_for, check):
+def test_completions_racing_copies_of_the_last_chunk_complete_once(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
     chunk, racers = 64 * KIB, 6
     for round_number in range(4):
         data = source(40 + round_number)
@@ -398,7 +406,9 @@ def test_completions_racing_copies_of_the_last_chunk_complete_once(racer_for, ch
 # Cancel vs chunk vs completion --------------------------------------------------------------------
 
 
-def test_cancel_racing_chunks_and_completions_leaves_one_outcome(racer_for, check):
+def test_cancel_racing_chunks_and_completions_leaves_one_outcome(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
     chunk = 64 * KIB
     for round_number in range(6):
         data = source(50 + round_number)
@@ -446,7 +456,9 @@ def test_cancel_racing_chunks_and_completions_leaves_one_outcome(racer_for, chec
             assert set(typenames(cancels)) == {"UploadAlreadyComplete"}
 
 
-def test_cancels_racing_next_chunks_leave_no_bytes(racer_for, check):
+def test_cancels_racing_next_chunks_leave_no_bytes(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
     chunk = 32 * KIB
     for round_number in range(6):
         data = source(60 + round_number)

@@ -68,3 +68,9 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) db.sqlite3 media .pytest_cache .mypy_cache .ruff_cache test-artifacts \
 		$(NODE_DIR)/node_modules
+
+# Load: 50 concurrent uploads of 1-64 MiB through gunicorn with 4 workers, every stored file's
+# checksum verified (bench/README.md). LOAD_ARGS=--help: every option.
+.PHONY: load
+load: $(STAMP)
+	$(BIN)/python -m bench.load $(LOAD_ARGS)

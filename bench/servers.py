@@ -34,7 +34,7 @@ class ServerError(RuntimeError):
 
 
 class Gunicorn:
-    """One gunicorn master with ``WORKERS`` sync workers serving ``app`` on 127.0.0.1.
+    """One gunicorn master with ``workers`` sync workers serving ``app`` on 127.0.0.1.
 
     ``python`` is the interpreter of the virtualenv that has gunicorn and the app's packages;
     ``probe`` is a path that any worker answers (with any status) once the app is loaded.
@@ -50,8 +50,10 @@ class Gunicorn:
         env: dict[str, str],
         log_path: Path,
         probe: str = "/",
+        workers: int = WORKERS,
     ) -> None:
         self.name = name
+        self.workers = workers
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -60,7 +62,7 @@ class Gunicorn:
             [
                 str(python), "-m", "gunicorn", app,
                 "--bind", f"127.0.0.1:{self.port}",
-                "--workers", str(WORKERS),
+                "--workers", str(workers),
                 "--worker-class", "sync",
                 "--timeout", str(REQUEST_TIMEOUT),
                 "--graceful-timeout", "5",
@@ -90,26 +92,26 @@ class Gunicorn:
             except requests.ConnectionError:
                 time.sleep(0.1)
                 continue
-            if len(self.worker_pids()) >= WORKERS:
+            if len(self.worker_pids()) >= self.workers:
                 self._warm_up(probe_url)
                 return
             time.sleep(0.1)
         raise ServerError(f"{self.name}: gunicorn did not start in 60 s:\n{self.log()}")
 
     def _warm_up(self, probe_url: str) -> None:
-        """Load the app in both workers before timing anything.
+        """Load the app in every worker before timing anything.
 
         Sync workers load the URLconf (and with it the GraphQL schema or the REST views) on their
         first request; without this the first chunk each worker gets pays for that. A few
-        concurrent requests reach both workers, since each sync worker holds one connection at a
+        concurrent requests reach every worker, since each sync worker holds one connection at a
         time.
         """
 
         def get(_: int) -> None:
             requests.get(probe_url, timeout=30)
 
-        with ThreadPoolExecutor(max_workers=4 * WORKERS) as pool:
-            list(pool.map(get, range(4 * WORKERS)))
+        with ThreadPoolExecutor(max_workers=4 * self.workers) as pool:
+            list(pool.map(get, range(4 * self.workers)))
 
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -129,7 +131,7 @@ class Gunicorn:
             for line in status.splitlines():
                 if line.startswith("VmHWM:"):
                     peaks.append(int(line.split()[1]) / 1024)
-        if len(peaks) < WORKERS:
+        if len(peaks) < self.workers:
             raise ServerError(f"{self.name}: a worker died during the measurement:\n{self.log()}")
         return peaks
 

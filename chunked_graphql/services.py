@@ -456,7 +456,16 @@ def cancel_upload(*, user: User, upload_id: object) -> uuid.UUID:
     """Delete an incomplete upload, expired or not, with its bytes; return its id."""
     store = chunk_store()
     alias = _write_db()
-    with transaction.atomic(using=alias):
+    # A chunk being streamed holds the store's writer lock until its offset is committed or it
+    # failed. Taken here too, it lets such a chunk finish before the bytes go, rather than have
+    # it write into (or create again) a file that is being deleted.
+    known = get_visible_upload(user, upload_id) if store.streams else None
+    writing: contextlib.AbstractContextManager[None] = (
+        store.writer_lock(known.file.name)
+        if known is not None and known.file.name
+        else contextlib.nullcontext()
+    )
+    with writing, transaction.atomic(using=alias):
         upload = _lock_visible(user, upload_id)
         if upload.status == Status.COMPLETE:
             raise exceptions.UploadAlreadyComplete()

@@ -221,7 +221,15 @@ class FileSystemChunkStore(ChunkStore):
 
     @contextlib.contextmanager
     def writer_lock(self, name: str) -> Iterator[None]:
-        fd = self._open(name)
+        try:
+            fd = self._open(name, create=False)
+        except FileNotFoundError:
+            # No bytes to guard: the upload was cancelled meanwhile, as the caller's check under
+            # the lock will find. Creating the file here would leave it behind, row-less.
+            fd = None
+        if fd is None:
+            yield
+            return
         try:
             deadline = time.monotonic() + self.lock_timeout
             while True:
@@ -239,8 +247,12 @@ class FileSystemChunkStore(ChunkStore):
         finally:
             os.close(fd)  # releases the lock
 
-    def _open(self, name: str) -> int:
+    def _open(self, name: str, *, create: bool = True) -> int:
+        """A descriptor of ``name`` open for writing; without ``create``, a missing file
+        raises ``FileNotFoundError``."""
         path = self.storage.path(name)
+        if not create:
+            return os.open(path, os.O_RDWR)
         self._make_directory(os.path.dirname(path))
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # the umask applies, as in Django
@@ -251,7 +263,9 @@ class FileSystemChunkStore(ChunkStore):
         return fd
 
     def write(self, name: str, offset: int, chunks: Iterable[bytes], state: Any = None) -> None:
-        fd = self._open(name)
+        # Only the first chunk creates the file: a later one finding it gone (cancelled while
+        # this request waited) must fail rather than leave a new file behind.
+        fd = self._open(name, create=offset == 0)
         with os.fdopen(fd, "r+b", buffering=0) as out, _Flusher(fd) as flusher:
             stored = out.seek(0, os.SEEK_END)
             if stored < offset:

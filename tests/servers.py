@@ -91,7 +91,8 @@ class GunicornServer:
                 requests.get(self.graphql_url, timeout=2)
                 if len(self.worker_pids()) >= workers:
                     return
-            except requests.ConnectionError:
+            # A worker still loading the app on a busy machine may not answer within 2 s.
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.1)
         self.stop()

@@ -166,6 +166,8 @@ class CancelUpload(graphene.Mutation):
             pk = services.cancel_upload(user=_user(info), upload_id=upload_id)
         except ChunkedUploadError as error:
             return ErrorResult(error)
+        except ChunkStorageError as error:  # waiting for a chunk being written timed out
+            raise _storage_error(error) from error
         return CancelledUpload(id=str(pk))
 
 

@@ -460,12 +460,15 @@ def cancel_upload(*, user: User, upload_id: object) -> uuid.UUID:
     # failed. Taken here too, it lets such a chunk finish before the bytes go, rather than have
     # it write into (or create again) a file that is being deleted.
     known = get_visible_upload(user, upload_id) if store.streams else None
-    writing: contextlib.AbstractContextManager[None] = (
-        store.writer_lock(known.file.name)
-        if known is not None and known.file.name
-        else contextlib.nullcontext()
-    )
-    with writing, transaction.atomic(using=alias):
+    with contextlib.ExitStack() as writing:
+        if known is not None and known.file.name:
+            with _storage_errors("waiting for a chunk being written"):
+                writing.enter_context(store.writer_lock(known.file.name))
+        return _delete_incomplete(store, alias, user, upload_id)
+
+
+def _delete_incomplete(store: ChunkStore, alias: str, user: User, upload_id: object) -> uuid.UUID:
+    with transaction.atomic(using=alias):
         upload = _lock_visible(user, upload_id)
         if upload.status == Status.COMPLETE:
             raise exceptions.UploadAlreadyComplete()

@@ -319,6 +319,24 @@ def test_chunk_waiting_too_long_for_another_writer_is_a_storage_error(api, monke
     assert stored_offset(started["id"]) == 10
 
 
+def test_cancel_waits_for_a_chunk_being_written(api, monkeypatch):
+    started = api.upload_chunk(DATA[:10], "bytes 0-9/20")
+    upload = ChunkedUpload.objects.get(pk=started["id"])
+    monkeypatch.setattr(FileSystemChunkStore, "lock_timeout", 0.05)
+
+    with open(upload.file.path, "rb") as writer:
+        fcntl.flock(writer, fcntl.LOCK_EX)
+        body = api.post(
+            "mutation($id: ID!) { cancelUpload(uploadId: $id) { __typename } }",
+            {"id": started["id"]},
+        ).json()
+
+    assert body["errors"][0]["extensions"] == {"code": "STORAGE_ERROR"}
+    assert upload.file.name not in body["errors"][0]["message"]
+    assert stored_offset(started["id"]) == 10
+    assert api.cancel(started["id"])["__typename"] == "CancelledUpload"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_inside_a_callers_transaction_the_chunk_is_written_under_the_row_lock(api, monkeypatch):
     """With ATOMIC_REQUESTS the offset commits when the request's transaction does; only the

@@ -857,9 +857,11 @@ def test_chunk_still_arriving_when_its_upload_expires_over_gunicorn_is_not_kept(
 ) -> None:
     server = gunicorn(workers=1, settings=EXPIRES_SOON)
     web = Http(server, user)
-    total = 10 + MIB
+    # The server reads the body 1 MiB at a time: half the chunk is then a couple of blocks,
+    # written while the rest is still to come.
+    total = 10 + 4 * MIB
     started = web.chunk(DATA[:10], f"bytes 0-9/{total}")
-    chunk = bytes(MIB)
+    chunk = bytes(4 * MIB)
     payload = well_formed(
         {"uploadId": started["id"], "contentRange": f"bytes 10-{total - 1}/{total}"}, chunk
     )

@@ -33,9 +33,8 @@ from hypothesis import strategies as st
 
 from chunked_graphql.models import ChunkedUpload
 from chunked_graphql.settings import DEFAULTS
-from example_site.auth import make_token
-from tests.graphql_client import COMPLETE_UPLOAD, UPLOAD_CHUNK, GraphQLClient, md5
-from tests.servers import GunicornServer
+from tests.graphql_client import UPLOAD_CHUNK, GraphQLClient, md5
+from tests.http_api import Http
 from tests.support import DATA, files_under, stored_bytes, stored_offset
 
 pytestmark = pytest.mark.django_db
@@ -466,57 +465,6 @@ def test_a_whole_file_with_a_wrong_checksum_stores_nothing(
 
 
 # Over gunicorn ---------------------------------------------------------------------------------
-
-
-class Http:
-    """The GraphQL endpoint of a gunicorn server, as ``user`` (bearer token)."""
-
-    def __init__(self, server: GunicornServer, user: Any) -> None:
-        self.server = server
-        self.headers = {"Authorization": f"Bearer {make_token(user)}"}
-
-    def post(
-        self,
-        query: str,
-        variables: dict[str, Any],
-        file: bytes | None = None,
-        url: str | None = None,
-    ) -> dict[str, Any]:
-        url = url or self.server.graphql_url
-        if file is None:
-            response = requests.post(
-                url, json={"query": query, "variables": variables}, headers=self.headers,
-                timeout=60,
-            )  # fmt: skip
-        else:
-            response = requests.post(
-                url,
-                data={
-                    "operations": json.dumps(
-                        {"query": query, "variables": {**variables, "file": None}}
-                    ),
-                    "map": '{"0": ["variables.file"]}',
-                },
-                files={"0": ("chunk", file, "application/octet-stream")},
-                headers=self.headers,
-                timeout=60,
-            )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        assert "errors" not in body, body
-        return body["data"]
-
-    def chunk(
-        self, data: bytes, content_range: str, upload_id: str | None = None
-    ) -> dict[str, Any]:
-        variables = {"uploadId": upload_id, "contentRange": content_range, "filename": "f.bin"}
-        result: dict[str, Any] = self.post(UPLOAD_CHUNK, variables, file=data)["uploadChunk"]
-        return result
-
-    def complete(self, upload_id: str, checksum: str) -> dict[str, Any]:
-        variables = {"uploadId": upload_id, "checksum": checksum}
-        result: dict[str, Any] = self.post(COMPLETE_UPLOAD, variables)["completeUpload"]
-        return result
 
 
 def stored_size(upload_id: str) -> int:

@@ -32,7 +32,7 @@ from django.urls import NoReverseMatch, reverse
 
 from .hashing import is_supported
 from .settings import upload_settings
-from .storage import storage_directory
+from .stores.names import storage_directory
 
 MAX_NAME_LENGTH = 255  # the model's FileField max_length
 MAX_EXT_LENGTH = 16

@@ -1,36 +1,58 @@
-"""Typed errors of the upload service.
+"""Every exception the app raises, under one root, and the one table of the typed errors.
 
-Each error carries the ``code`` clients switch on, the HTTP ``status`` drf-chunked-upload answers
-for the same case, and a human-readable ``message``. The GraphQL layer returns them as members of
-the result unions; nothing in the service layer knows about GraphQL.
+    ChunkedGraphQLError                   the root: anything this app raises on purpose
+    ├── ChunkedUploadError                a typed error: the request was refused, changed nothing
+    │   ├── UploadNotFound          NOT_FOUND                404
+    │   ├── UploadExpired           EXPIRED                  410
+    │   ├── MissingChunk            MISSING_CHUNK            400
+    │   ├── MissingContentRange     MISSING_CONTENT_RANGE    400
+    │   ├── InvalidContentRange     INVALID_CONTENT_RANGE    400
+    │   ├── MaxBytesExceeded        MAX_BYTES_EXCEEDED       400  (max_bytes)
+    │   ├── ChunkTooLarge           CHUNK_TOO_LARGE          413  (max_chunk_size)
+    │   ├── OffsetMismatch          OFFSET_MISMATCH          400  (expected_offset, provided_offset)
+    │   ├── MissingChecksum         MISSING_CHECKSUM         400  (algorithm)
+    │   ├── ChecksumMismatch        CHECKSUM_MISMATCH        400
+    │   ├── UploadAlreadyComplete   ALREADY_COMPLETE         400
+    │   ├── UploadIncomplete        INCOMPLETE               400  (offset, expected_size)
+    │   ├── InvalidFilename         INVALID_FILENAME         400
+    │   └── AuthenticationRequired  AUTHENTICATION_REQUIRED  401
+    ├── RequestBodyError                  the body cannot be turned into operations: HTTP 400
+    │   └── ChunkReadError                it broke off inside a file part a resolver was reading
+    └── ChunkStorageError                 the storage failed: GraphQL error STORAGE_ERROR
 
-    ChunkedUploadError
-    ├── UploadNotFound          NOT_FOUND                404
-    ├── UploadExpired           EXPIRED                  410
-    ├── MissingChunk            MISSING_CHUNK            400
-    ├── MissingContentRange     MISSING_CONTENT_RANGE    400
-    ├── InvalidContentRange     INVALID_CONTENT_RANGE    400
-    ├── MaxBytesExceeded        MAX_BYTES_EXCEEDED       400  (max_bytes)
-    ├── ChunkTooLarge           CHUNK_TOO_LARGE          413  (max_chunk_size)
-    ├── OffsetMismatch          OFFSET_MISMATCH          400  (expected_offset, provided_offset)
-    ├── MissingChecksum         MISSING_CHECKSUM         400  (algorithm)
-    ├── ChecksumMismatch        CHECKSUM_MISMATCH        400
-    ├── UploadAlreadyComplete   ALREADY_COMPLETE         400
-    ├── UploadIncomplete        INCOMPLETE               400  (offset, expected_size)
-    ├── InvalidFilename         INVALID_FILENAME         400
-    └── AuthenticationRequired  AUTHENTICATION_REQUIRED  401
+The typed errors are the table of truth for the API's errors. Each class says its ``code``, the
+HTTP status drf-chunked-upload answers for the same case (``http_status``), its extra fields
+(``fields``: attribute name to GraphQL type) and the mutations whose result union holds it
+(``returned_by``). The GraphQL error types, the unions, the client's selections and the docs'
+error table are all made from it (``typed_errors()``); a test checks that the tree above, the
+``ErrorCode`` enum and the classes agree.
 
-A failure of the storage itself is not a client error: it raises ``ChunkStorageError`` (not a
-``ChunkedUploadError``), which reaches the client as a GraphQL error with
-``extensions.code = "STORAGE_ERROR"`` (worth retrying: the upload keeps its last good offset).
+Nothing here knows about GraphQL or Django: the service raises these, the GraphQL layer turns a
+``ChunkedUploadError`` into a member of a result union, a ``ChunkStorageError`` into a GraphQL
+error worth retrying (the upload keeps its last good offset), and the endpoint answers a
+``RequestBodyError`` with HTTP 400 and a JSON body.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import ClassVar
+
+UPLOAD_CHUNK = "uploadChunk"
+COMPLETE_UPLOAD = "completeUpload"
+CANCEL_UPLOAD = "cancelUpload"
+
+#: The mutations that answer typed errors, each with its result union's name.
+RESULT_UNIONS: dict[str, str] = {
+    UPLOAD_CHUNK: "UploadChunkResult",
+    COMPLETE_UPLOAD: "CompleteUploadResult",
+    CANCEL_UPLOAD: "CancelUploadResult",
+}
 
 
 class ErrorCode(enum.Enum):
+    """What went wrong: one value per typed error."""
+
     NOT_FOUND = "NOT_FOUND"
     EXPIRED = "EXPIRED"
     MISSING_CHUNK = "MISSING_CHUNK"
@@ -47,51 +69,80 @@ class ErrorCode(enum.Enum):
     AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED"
 
 
-class ChunkedUploadError(Exception):
-    """Base of the typed errors: the request was refused and changed nothing."""
+class ChunkedGraphQLError(Exception):
+    """The root of every exception this app raises on purpose."""
 
-    code: ErrorCode
-    status: int = 400
-    default_message: str = "The upload request was refused."
+
+# Typed errors ----------------------------------------------------------------------------------
+
+
+class ChunkedUploadError(ChunkedGraphQLError):
+    """A typed error: the request was refused and changed nothing.
+
+    Subclasses set the class attributes; the GraphQL type of the same name is made from them.
+    """
+
+    code: ClassVar[ErrorCode]
+    http_status: ClassVar[int] = 400
+    #: Fields beyond code, message and httpStatus: attribute name -> GraphQL type (non-null).
+    fields: ClassVar[dict[str, str]] = {}
+    #: The mutations whose result union holds this error.
+    returned_by: ClassVar[tuple[str, ...]] = ()
+    default_message: ClassVar[str] = "The upload request was refused."
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
         super().__init__(self.message)
 
-    @property
-    def http_status(self) -> int:
-        return self.status
-
 
 class UploadNotFound(ChunkedUploadError):
+    """No such upload, or not one the caller may see."""
+
     code = ErrorCode.NOT_FOUND
-    status = 404
+    http_status = 404
+    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD, CANCEL_UPLOAD)
     default_message = "No such upload."
 
 
 class UploadExpired(ChunkedUploadError):
+    """The upload expired before it was completed."""
+
     code = ErrorCode.EXPIRED
-    status = 410
+    http_status = 410
+    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD)
     default_message = "The upload has expired."
 
 
 class MissingChunk(ChunkedUploadError):
+    """No usable file was sent: absent, not a file part, or empty."""
+
     code = ErrorCode.MISSING_CHUNK
+    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD)
     default_message = "No chunk file was submitted, or it was empty."
 
 
 class MissingContentRange(ChunkedUploadError):
+    """contentRange was absent or empty."""
+
     code = ErrorCode.MISSING_CONTENT_RANGE
+    returned_by = (UPLOAD_CHUNK,)
     default_message = "contentRange is required: 'bytes START-END/TOTAL'."
 
 
 class InvalidContentRange(ChunkedUploadError):
+    """contentRange is malformed, inconsistent, or disagrees with the chunk or the upload."""
+
     code = ErrorCode.INVALID_CONTENT_RANGE
+    returned_by = (UPLOAD_CHUNK,)
     default_message = "contentRange must be 'bytes START-END/TOTAL' with START <= END < TOTAL."
 
 
 class MaxBytesExceeded(ChunkedUploadError):
+    """The file is larger than the MAX_BYTES setting allows."""
+
     code = ErrorCode.MAX_BYTES_EXCEEDED
+    fields = {"max_bytes": "BigInt"}
+    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD)
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -99,10 +150,14 @@ class MaxBytesExceeded(ChunkedUploadError):
 
 
 class ChunkTooLarge(ChunkedUploadError):
+    """The chunk is larger than the MAX_CHUNK_SIZE setting allows; nothing of it was stored."""
+
     # Not in drf-chunked-upload, which accepts a chunk of any size; 413 is HTTP's "Content Too
     # Large".
     code = ErrorCode.CHUNK_TOO_LARGE
-    status = 413
+    http_status = 413
+    fields = {"max_chunk_size": "BigInt"}
+    returned_by = (UPLOAD_CHUNK,)
 
     def __init__(self, max_chunk_size: int, declared: int) -> None:
         self.max_chunk_size = max_chunk_size
@@ -113,7 +168,11 @@ class ChunkTooLarge(ChunkedUploadError):
 
 
 class OffsetMismatch(ChunkedUploadError):
+    """The chunk does not start where the upload's stored bytes end."""
+
     code = ErrorCode.OFFSET_MISMATCH
+    fields = {"expected_offset": "BigInt", "provided_offset": "BigInt"}
+    returned_by = (UPLOAD_CHUNK,)
 
     def __init__(self, expected_offset: int, provided_offset: int) -> None:
         self.expected_offset = expected_offset
@@ -125,7 +184,11 @@ class OffsetMismatch(ChunkedUploadError):
 
 
 class MissingChecksum(ChunkedUploadError):
+    """completeUpload needs the hex digest of the whole file."""
+
     code = ErrorCode.MISSING_CHECKSUM
+    fields = {"algorithm": "String"}
+    returned_by = (COMPLETE_UPLOAD,)
 
     def __init__(self, algorithm: str) -> None:
         self.algorithm = algorithm
@@ -133,17 +196,27 @@ class MissingChecksum(ChunkedUploadError):
 
 
 class ChecksumMismatch(ChunkedUploadError):
+    """The checksum differs from the digest of the stored bytes; the upload stays open."""
+
     code = ErrorCode.CHECKSUM_MISMATCH
+    returned_by = (COMPLETE_UPLOAD,)
     default_message = "The checksum does not match the uploaded bytes."
 
 
 class UploadAlreadyComplete(ChunkedUploadError):
+    """The upload is already complete."""
+
     code = ErrorCode.ALREADY_COMPLETE
+    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD, CANCEL_UPLOAD)
     default_message = 'Upload has already been marked as "complete".'
 
 
 class UploadIncomplete(ChunkedUploadError):
+    """Not all declared bytes have arrived yet."""
+
     code = ErrorCode.INCOMPLETE
+    fields = {"offset": "BigInt", "expected_size": "BigInt"}
+    returned_by = (COMPLETE_UPLOAD,)
 
     def __init__(self, offset: int, expected_size: int) -> None:
         self.offset = offset
@@ -154,17 +227,53 @@ class UploadIncomplete(ChunkedUploadError):
 
 
 class InvalidFilename(ChunkedUploadError):
+    """filename is missing, blank, longer than 255 characters or holds a control character."""
+
     code = ErrorCode.INVALID_FILENAME
+    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD)
     default_message = "filename is required."
 
 
 class AuthenticationRequired(ChunkedUploadError):
+    """USER_RESTRICTED is on and the caller is anonymous."""
+
     code = ErrorCode.AUTHENTICATION_REQUIRED
-    status = 401
+    http_status = 401
+    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD)
     default_message = "Uploading requires an authenticated user."
 
 
-class ChunkStorageError(Exception):
+def typed_errors() -> list[type[ChunkedUploadError]]:
+    """Every typed error, in the order of the tree above (the order of the schema's unions)."""
+    return _subclasses(ChunkedUploadError)
+
+
+def _subclasses(cls: type[ChunkedUploadError]) -> list[type[ChunkedUploadError]]:
+    found = []
+    for sub in cls.__subclasses__():
+        if sub.__module__ == __name__:
+            found.append(sub)
+            found.extend(_subclasses(sub))
+    return found
+
+
+# Errors of the request and of the storage ------------------------------------------------------
+
+
+class RequestBodyError(ChunkedGraphQLError):
+    """The request body cannot be turned into GraphQL operations: the endpoint answers HTTP 400
+    with ``{"errors": [...]}``."""
+
+
+class ChunkReadError(RequestBodyError):
+    """A chunk could not be read in full: the request body ended early or is malformed.
+
+    Not a typed error: the request itself is broken, so the endpoint answers HTTP 400, and the
+    service, which sees this exception in the middle of a write, commits nothing.
+    """
+
+
+class ChunkStorageError(ChunkedGraphQLError):
     """The storage could not keep a chunk; the upload stays at its last good offset."""
 
     #: ``extensions.code`` of the GraphQL error that reports it.

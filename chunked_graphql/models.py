@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import timezone
 
 from .settings import upload_settings
-from .storage import get_configured_storage
+from .stores.configured import get_configured_storage
 
 
 class AbstractChunkedUpload(models.Model):

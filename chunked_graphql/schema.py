@@ -10,6 +10,8 @@ in ``chunked_graphql.services``.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import graphene
@@ -20,6 +22,7 @@ from . import services
 from .exceptions import ChunkedUploadError, ChunkStorageError
 from .models import AbstractChunkedUpload
 from .scalars import Upload
+from .sources import ChunkSource, as_source
 from .types import (
     CancelledUpload,
     CancelUploadResult,
@@ -29,13 +32,28 @@ from .types import (
     ErrorResult,
     UploadChunkResult,
 )
-from .views import url_upload_id
+
+#: The URL keyword argument that addresses an upload (see ``chunked_graphql.urls``).
+URL_UPLOAD_ID = "upload_id"
 
 
-def _storage_error(error: ChunkStorageError) -> GraphQLError:
-    # A GraphQL error rather than a typed result: the request did nothing wrong, and the same
-    # request may well succeed later. The code tells clients that retrying is worth it.
-    return GraphQLError(str(error), extensions={"code": error.code})
+def typed_errors(mutate: Callable[..., Any]) -> Callable[..., Any]:
+    """Answer the service's typed errors as members of the result union, and a failing storage
+    as a GraphQL error with ``extensions.code = "STORAGE_ERROR"``."""
+
+    @functools.wraps(mutate)
+    def wrapper(root: Any, info: Any, **arguments: Any) -> Any:
+        try:
+            return mutate(root, info, **arguments)
+        except ChunkedUploadError as error:
+            return ErrorResult(error)
+        except ChunkStorageError as error:
+            # A GraphQL error rather than a typed result: the request did nothing wrong, and
+            # the same request may well succeed later. The code tells clients that retrying is
+            # worth it.
+            raise GraphQLError(str(error), extensions={"code": error.code}) from error
+
+    return wrapper
 
 
 def _user(info: Any) -> Any:
@@ -43,8 +61,19 @@ def _user(info: Any) -> Any:
 
 
 def _addressed(info: Any, upload_id: str | None) -> str | None:
-    """The upload a request addresses: ``uploadId`` if given, else the one in the URL."""
-    return upload_id if upload_id is not None else url_upload_id(info.context)
+    """The upload a request addresses: ``uploadId`` if given, else the one in the URL the
+    request was posted to."""
+    if upload_id is not None:
+        return upload_id
+    match = getattr(info.context, "resolver_match", None)
+    addressed: str | None = match.kwargs.get(URL_UPLOAD_ID) if match is not None else None
+    return addressed
+
+
+def _chunk(value: Any) -> ChunkSource | None:
+    # The app's Upload scalar hands over a ChunkSource already; a project's scalar of the same
+    # name (graphene keeps the first one registered) may hand over anything.
+    return as_source(value)
 
 
 class Query(graphene.ObjectType):
@@ -90,6 +119,7 @@ class UploadChunk(graphene.Mutation):
     Output = UploadChunkResult
 
     @staticmethod
+    @typed_errors
     def mutate(
         root: Any,
         info: Any,
@@ -98,18 +128,13 @@ class UploadChunk(graphene.Mutation):
         content_range: str | None = None,
         filename: str | None = None,
     ) -> Any:
-        try:
-            return services.upload_chunk(
-                user=_user(info),
-                chunk=file,
-                content_range=content_range,
-                upload_id=_addressed(info, upload_id),
-                filename=filename,
-            )
-        except ChunkedUploadError as error:
-            return ErrorResult(error)
-        except ChunkStorageError as error:
-            raise _storage_error(error) from error
+        return services.upload_chunk(
+            user=_user(info),
+            chunk=_chunk(file),
+            content_range=content_range,
+            upload_id=_addressed(info, upload_id),
+            filename=filename,
+        )
 
 
 class CompleteUpload(graphene.Mutation):
@@ -125,6 +150,7 @@ class CompleteUpload(graphene.Mutation):
     Output = CompleteUploadResult
 
     @staticmethod
+    @typed_errors
     def mutate(
         root: Any,
         info: Any,
@@ -134,22 +160,17 @@ class CompleteUpload(graphene.Mutation):
         filename: str | None = None,
     ) -> Any:
         addressed = _addressed(info, upload_id)
-        try:
-            if addressed is None:
-                return services.upload_whole_file(
-                    user=_user(info),
-                    file=file,
-                    filename=filename,
-                    checksum=checksum,
-                    request=info.context,
-                )
-            return services.complete_upload(
-                user=_user(info), upload_id=addressed, checksum=checksum, request=info.context
+        if addressed is None:
+            return services.upload_whole_file(
+                user=_user(info),
+                file=_chunk(file),
+                filename=filename,
+                checksum=checksum,
+                request=info.context,
             )
-        except ChunkedUploadError as error:
-            return ErrorResult(error)
-        except ChunkStorageError as error:
-            raise _storage_error(error) from error
+        return services.complete_upload(
+            user=_user(info), upload_id=addressed, checksum=checksum, request=info.context
+        )
 
 
 class CancelUpload(graphene.Mutation):
@@ -161,13 +182,10 @@ class CancelUpload(graphene.Mutation):
     Output = CancelUploadResult
 
     @staticmethod
+    @typed_errors
     def mutate(root: Any, info: Any, upload_id: str) -> Any:
-        try:
-            pk = services.cancel_upload(user=_user(info), upload_id=upload_id)
-        except ChunkedUploadError as error:
-            return ErrorResult(error)
-        except ChunkStorageError as error:  # waiting for a chunk being written timed out
-            raise _storage_error(error) from error
+        # A ChunkStorageError here: waiting for a chunk being written timed out.
+        pk = services.cancel_upload(user=_user(info), upload_id=upload_id)
         return CancelledUpload(id=str(pk))
 
 

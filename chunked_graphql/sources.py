@@ -1,40 +1,42 @@
-"""Where a chunk's bytes come from.
+"""Where a chunk's bytes come from: what the ``Upload`` scalar hands a resolver.
 
-The upload service reads a chunk through ``ChunkSource``: one pass over its bytes, block by
-block, plus a peek to tell an empty chunk and a way to count what it did not read. Two kinds:
+graphene merges every scalar named ``Upload`` into one, so the value a resolver receives must
+serve two kinds of reader at once:
+
+- the upload service, which reads it as a ``ChunkSource``: one pass over its bytes, block by
+  block, plus a peek to tell an empty chunk and a way to count what it did not read;
+- a project's own mutations (often written for graphene-file-upload), which expect Django's
+  ``UploadedFile``: ``read()``, ``chunks()``, ``size``, ``name``, ``content_type``, and
+  ``instance.some_file_field.save(name, file)``.
+
+So every value is both. Two kinds:
 
 - ``StreamedPart`` (``chunked_graphql.multipart``): a file part still arriving in the request
-  body. Its bytes go from the socket to the storage once, with no temporary file in between;
-  its size is known only once it has been read.
-- ``FileSource``: a file that has already been received whole (any Django ``File``).
+  body. Read as a ``ChunkSource`` its bytes go from the socket to the storage once, with no
+  temporary file in between; used as an ``UploadedFile`` it is first received whole.
+- ``ReceivedFile``: a file that has already been received whole (any Django ``File``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import Any
 
 from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
 
-BLOCK_SIZE = 1024 * 1024  # how much is read, written or hashed at a time
-
-
-class ChunkReadError(Exception):
-    """The chunk could not be read in full: the request body ended early or is malformed.
-
-    Not a typed error: the request itself is broken, so the endpoint answers HTTP 400, and the
-    service, which sees this exception in the middle of a write, commits nothing.
-    """
+from .stores.base import BLOCK_SIZE
 
 
 class ChunkSource(ABC):
     """The bytes of one chunk, readable once."""
 
     #: The file name the client gave the part (never used in a path).
-    name: str = ""
+    name: Any = ""
 
     @property
-    def size(self) -> int | None:
+    def known_size(self) -> int | None:
         """The size when known before reading (a received file), else ``None``."""
         return None
 
@@ -51,18 +53,25 @@ class ChunkSource(ABC):
         return sum(len(block) for block in self.blocks())
 
 
-class FileSource(ChunkSource):
-    """A file received whole, e.g. by Django's own multipart parser."""
+class ReceivedFile(UploadedFile, ChunkSource):
+    """A file received whole (by Django's parser, graphene-file-upload's view, or the endpoint
+    when a request carries several files), as an ``UploadedFile`` and a ``ChunkSource``."""
 
     def __init__(self, file: File) -> None:
-        self.file = file
-        self.name = file.name or ""
-        self._read = 0
+        super().__init__(
+            file.file,
+            name=file.name,
+            content_type=getattr(file, "content_type", None),
+            size=file.size,
+            charset=getattr(file, "charset", None),
+            content_type_extra=getattr(file, "content_type_extra", None),
+        )
+        self.received = file
         self._started = False
 
     @property
-    def size(self) -> int | None:
-        size: int = self.file.size
+    def known_size(self) -> int | None:
+        size: int = self.received.size
         return size
 
     def blocks(self) -> Iterator[bytes]:
@@ -71,19 +80,20 @@ class FileSource(ChunkSource):
             # neither may be.
             return iter(())
         self._started = True
-        return self.file.chunks(BLOCK_SIZE)
+        return self.received.chunks(BLOCK_SIZE)
 
     def is_empty(self) -> bool:
-        return not self.file.size
+        return not self.received.size
 
     def drain(self) -> int:
-        return self.size or 0
+        return self.known_size or 0
 
 
 def as_source(value: object) -> ChunkSource | None:
-    """The chunk source for what the ``Upload`` scalar passed on, or ``None``."""
+    """The chunk source for a value a scalar named ``Upload`` passed on, or ``None`` for
+    anything that is not a file."""
     if isinstance(value, ChunkSource):
         return value
     if isinstance(value, File):
-        return FileSource(value)
+        return ReceivedFile(value)
     return None

@@ -1,8 +1,10 @@
 """GraphQL types: the upload, its status, the typed errors and the result unions.
 
-A typed error travels as an ``ErrorResult`` wrapping the service's exception (graphql-core would
-raise an exception returned as is): each GraphQL error type reads ``code``, ``message``,
-``http_status`` and its extra fields straight off the wrapped exception.
+The error types and the result unions are made from the exception table of
+``chunked_graphql.exceptions``, so a new typed error needs no GraphQL code. A typed error travels
+as an ``ErrorResult`` wrapping the service's exception (graphql-core would raise an exception
+returned as is): each GraphQL error type reads ``code``, ``message``, ``http_status`` and its
+extra fields straight off the wrapped exception.
 """
 
 from __future__ import annotations
@@ -110,121 +112,26 @@ class UploadError(graphene.Interface):
     )
 
 
-class _ErrorMeta:
-    interfaces = (UploadError,)
+# The error types and the unions are made from the exception table (chunked_graphql.exceptions):
+# one GraphQL type per typed error, of the same name, with its extra fields.
+
+_SCALARS: dict[str, type[graphene.Scalar]] = {
+    "BigInt": graphene.BigInt,
+    "String": graphene.String,
+    "Int": graphene.Int,
+}
 
 
-class UploadNotFound(graphene.ObjectType):
-    """No such upload, or not one the caller may see."""
-
-    Meta = _ErrorMeta
-
-
-class UploadExpired(graphene.ObjectType):
-    """The upload expired before it was completed."""
-
-    Meta = _ErrorMeta
-
-
-class MissingChunk(graphene.ObjectType):
-    """No usable file was sent: absent, not a file part, or empty."""
-
-    Meta = _ErrorMeta
-
-
-class MissingContentRange(graphene.ObjectType):
-    """contentRange was absent or empty."""
-
-    Meta = _ErrorMeta
-
-
-class InvalidContentRange(graphene.ObjectType):
-    """contentRange is malformed, inconsistent, or disagrees with the chunk or the upload."""
-
-    Meta = _ErrorMeta
-
-
-class MaxBytesExceeded(graphene.ObjectType):
-    """The file is larger than the MAX_BYTES setting allows."""
-
-    Meta = _ErrorMeta
-
-    max_bytes = graphene.BigInt(required=True)
-
-
-class ChunkTooLarge(graphene.ObjectType):
-    """The chunk is larger than the MAX_CHUNK_SIZE setting allows; nothing of it was stored."""
-
-    Meta = _ErrorMeta
-
-    max_chunk_size = graphene.BigInt(required=True)
-
-
-class OffsetMismatch(graphene.ObjectType):
-    """The chunk does not start where the upload's stored bytes end."""
-
-    Meta = _ErrorMeta
-
-    expected_offset = graphene.BigInt(required=True)
-    provided_offset = graphene.BigInt(required=True)
-
-
-class MissingChecksum(graphene.ObjectType):
-    """completeUpload needs the hex digest of the whole file."""
-
-    Meta = _ErrorMeta
-
-    algorithm = graphene.String(required=True)
-
-
-class ChecksumMismatch(graphene.ObjectType):
-    """The checksum differs from the digest of the stored bytes; the upload stays open."""
-
-    Meta = _ErrorMeta
-
-
-class UploadAlreadyComplete(graphene.ObjectType):
-    """The upload is already complete."""
-
-    Meta = _ErrorMeta
-
-
-class UploadIncomplete(graphene.ObjectType):
-    """Not all declared bytes have arrived yet."""
-
-    Meta = _ErrorMeta
-
-    offset = graphene.BigInt(required=True)
-    expected_size = graphene.BigInt(required=True)
-
-
-class InvalidFilename(graphene.ObjectType):
-    """filename is missing, blank, longer than 255 characters or holds a control character."""
-
-    Meta = _ErrorMeta
-
-
-class AuthenticationRequired(graphene.ObjectType):
-    """USER_RESTRICTED is on and the caller is anonymous."""
-
-    Meta = _ErrorMeta
+def _error_type(error: type[exceptions.ChunkedUploadError]) -> type[graphene.ObjectType]:
+    attributes: dict[str, Any] = {
+        name: _SCALARS[kind](required=True) for name, kind in error.fields.items()
+    }
+    meta = type("Meta", (), {"interfaces": (UploadError,), "description": error.__doc__})
+    return type(error.__name__, (graphene.ObjectType,), {"Meta": meta, **attributes})
 
 
 ERROR_TYPES: dict[type[exceptions.ChunkedUploadError], type[graphene.ObjectType]] = {
-    exceptions.UploadNotFound: UploadNotFound,
-    exceptions.UploadExpired: UploadExpired,
-    exceptions.MissingChunk: MissingChunk,
-    exceptions.MissingContentRange: MissingContentRange,
-    exceptions.InvalidContentRange: InvalidContentRange,
-    exceptions.MaxBytesExceeded: MaxBytesExceeded,
-    exceptions.ChunkTooLarge: ChunkTooLarge,
-    exceptions.OffsetMismatch: OffsetMismatch,
-    exceptions.MissingChecksum: MissingChecksum,
-    exceptions.ChecksumMismatch: ChecksumMismatch,
-    exceptions.UploadAlreadyComplete: UploadAlreadyComplete,
-    exceptions.UploadIncomplete: UploadIncomplete,
-    exceptions.InvalidFilename: InvalidFilename,
-    exceptions.AuthenticationRequired: AuthenticationRequired,
+    error: _error_type(error) for error in exceptions.typed_errors()
 }
 
 
@@ -257,41 +164,22 @@ class _ResultUnion(graphene.Union):
         return _resolve_result_type(instance, info)
 
 
-class UploadChunkResult(_ResultUnion):
-    class Meta:
-        types = (
-            ChunkedUploadType,
-            UploadNotFound,
-            UploadExpired,
-            MissingChunk,
-            MissingContentRange,
-            InvalidContentRange,
-            MaxBytesExceeded,
-            ChunkTooLarge,
-            OffsetMismatch,
-            UploadAlreadyComplete,
-            InvalidFilename,
-            AuthenticationRequired,
-        )
+def _result_union(
+    operation: str, success: type[graphene.ObjectType], description: str
+) -> type[_ResultUnion]:
+    members = (success, *(t for e, t in ERROR_TYPES.items() if operation in e.returned_by))
+    meta = type("Meta", (), {"types": members, "description": description})
+    name = exceptions.RESULT_UNIONS[operation]
+    union: type[_ResultUnion] = type(name, (_ResultUnion,), {"Meta": meta})
+    return union
 
 
-class CompleteUploadResult(_ResultUnion):
-    class Meta:
-        types = (
-            ChunkedUploadType,
-            UploadNotFound,
-            UploadExpired,
-            MissingChunk,
-            MaxBytesExceeded,
-            MissingChecksum,
-            ChecksumMismatch,
-            UploadAlreadyComplete,
-            UploadIncomplete,
-            InvalidFilename,
-            AuthenticationRequired,
-        )
-
-
-class CancelUploadResult(_ResultUnion):
-    class Meta:
-        types = (CancelledUpload, UploadNotFound, UploadAlreadyComplete)
+UploadChunkResult = _result_union(
+    exceptions.UPLOAD_CHUNK, ChunkedUploadType, "The upload with the chunk stored, or why not."
+)
+CompleteUploadResult = _result_union(
+    exceptions.COMPLETE_UPLOAD, ChunkedUploadType, "The completed upload, or why not."
+)
+CancelUploadResult = _result_union(
+    exceptions.CANCEL_UPLOAD, CancelledUpload, "The cancelled upload's id, or why not."
+)

@@ -10,8 +10,10 @@ Three things differ from graphene-file-upload's ``FileUploadGraphQLView``:
   check applies to requests authenticated by the session cookie, which is where a cross-site
   request could borrow a user's credentials; requests carrying no session (scripts using token
   headers, anonymous clients) need no token. ``csrf_required`` is the hook to change that.
-- When routed with an ``upload_id`` (see ``chunked_graphql.urls``), that id addresses the upload
-  for mutations that omit ``uploadId``.
+- Each query text is parsed and validated once per process, not on every request.
+
+When routed with an ``upload_id`` (see ``chunked_graphql.urls``), that id addresses the upload
+for mutations that omit ``uploadId``: the resolvers read it from ``request.resolver_match``.
 """
 
 from __future__ import annotations
@@ -47,23 +49,12 @@ from graphql import (
     validate_schema,
 )
 
-from .multipart import (
-    MultipartRequest,
-    RequestBodyError,
-    load_body,
-    parse_multipart_operations,
-)
-
-_URL_UPLOAD_ID = "chunked_graphql_upload_id"
+from .exceptions import RequestBodyError
+from .multipart import MultipartRequest, load_body, parse_multipart_operations
 
 # Parsed and validated documents by query text; a document is never changed by execution.
 _DOCUMENTS: OrderedDict[tuple[Any, ...], tuple[DocumentNode, list[Any]]] = OrderedDict()
 _DOCUMENT_CACHE_SIZE = 256
-
-
-def url_upload_id(request: Any) -> str | None:
-    """The upload id in the URL this request was posted to, if any."""
-    return getattr(request, _URL_UPLOAD_ID, None)
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -88,7 +79,6 @@ class ChunkedUploadGraphQLView(GraphQLView):
     """graphene-django's ``GraphQLView`` speaking the GraphQL multipart request spec."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        setattr(request, _URL_UPLOAD_ID, kwargs.pop("upload_id", None))
         # Read before graphene-django's dispatch runs: its ensure_csrf_cookie decorator reads
         # request.POST, and Django would answer a malformed or oversized body with an HTML 400.
         # A multipart body is read only up to its file part, which the resolver streams.
@@ -136,10 +126,11 @@ class ChunkedUploadGraphQLView(GraphQLView):
         operation_name: str | None,
         show_graphiql: bool = False,
     ) -> Any:
-        """graphene-django's ``execute_graphql_request``, with each query text parsed and
-        validated once per process rather than on every request: clients send the same few
-        mutations over and over (one per chunk), and parsing and validating a document costs
-        more than executing it."""
+        """graphene-django's ``execute_graphql_request`` (3.2.3, which it follows step by step)
+        with one difference: the query text's parsed document and its validation errors come
+        from ``_checked_document``, remembered per process. Clients send the same few mutations
+        over and over (one per chunk), and parsing and validating a document costs more than
+        executing it. Upstream has no hook between those steps, hence the copy."""
         if not query:
             if show_graphiql:
                 return None
@@ -153,18 +144,13 @@ class ChunkedUploadGraphQLView(GraphQLView):
         except GraphQLError as exc:
             return ExecutionResult(errors=[exc])
         operation = get_operation_ast(document, operation_name)
-        if (
-            request.method == "GET"
-            and operation is not None
-            and operation.operation != OperationType.QUERY
-        ):
+        kind = operation.operation if operation is not None else None
+        if request.method == "GET" and kind is not None and kind != OperationType.QUERY:
             if show_graphiql:
                 return None
             raise HttpError(
                 HttpResponseNotAllowed(
-                    ["POST"],
-                    f"Can only perform a {operation.operation.value} operation from a POST "
-                    "request.",
+                    ["POST"], f"Can only perform a {kind.value} operation from a POST request."
                 )
             )
         if validation_errors:
@@ -178,15 +164,11 @@ class ChunkedUploadGraphQLView(GraphQLView):
         }
         if self.execution_context_class:
             options["execution_context_class"] = self.execution_context_class
+        atomic = graphene_settings.ATOMIC_MUTATIONS is True or (
+            connection.settings_dict.get("ATOMIC_MUTATIONS", False) is True
+        )
         try:
-            if (
-                operation is not None
-                and operation.operation == OperationType.MUTATION
-                and (
-                    graphene_settings.ATOMIC_MUTATIONS is True
-                    or connection.settings_dict.get("ATOMIC_MUTATIONS", False) is True
-                )
-            ):
+            if kind == OperationType.MUTATION and atomic:
                 with transaction.atomic():
                     result = execute(schema, document, **options)
                     if getattr(request, MUTATION_ERRORS_FLAG, False) is True:

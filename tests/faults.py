@@ -25,7 +25,7 @@ from example_site import wsgi
 
 application = wsgi.application  # Django is set up from here on
 
-from chunked_graphql import services  # noqa: E402
+from chunked_graphql.services import completing, uploading  # noqa: E402
 
 STAGE = os.environ["CHUNKED_GRAPHQL_FAULT_STAGE"]
 MARKER = Path(os.environ["CHUNKED_GRAPHQL_FAULT_MARKER"])
@@ -46,7 +46,7 @@ def _stop_here() -> None:
 
 
 if STAGE == "receiving":
-    _blocks = services._Incoming.blocks
+    _blocks = uploading.Incoming.blocks
 
     def _halfway(self: Any) -> Iterator[bytes]:
         stopped = False
@@ -56,25 +56,25 @@ if STAGE == "receiving":
                 stopped = True
                 _stop_here()
 
-    services._Incoming.blocks = _halfway  # type: ignore[method-assign]
+    uploading.Incoming.blocks = _halfway  # type: ignore[method-assign]
 
 elif STAGE == "written":
-    _commit_chunk = services._commit_chunk
+    _commit_chunk = uploading._commit_chunk
 
     def _before_commit(*args: Any, **kwargs: Any) -> Any:
         _stop_here()
         return _commit_chunk(*args, **kwargs)
 
-    services._commit_chunk = _before_commit
+    uploading._commit_chunk = _before_commit
 
 elif STAGE == "completing":
-    _run_hook = services._run_completion_hook
+    _run_hook = completing._run_completion_hook
 
     def _inside_completion(*args: Any, **kwargs: Any) -> Any:
         _stop_here()
         return _run_hook(*args, **kwargs)
 
-    services._run_completion_hook = _inside_completion
+    completing._run_completion_hook = _inside_completion
 
 else:
     raise RuntimeError(f"Unknown fault stage {STAGE!r}")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from chunked_graphql import services
 from chunked_graphql.hashing import ResumableHash
 from chunked_graphql.models import ChunkedUpload
+from chunked_graphql.services import completing
 from tests.graphql_client import COMPLETE_UPLOAD, md5
 from tests.support import (
     DATA,
@@ -605,13 +606,13 @@ def test_stored_bytes_are_hashed_outside_the_transaction(api, settings, monkeypa
     settings.CHUNKED_GRAPHQL_CHECKSUM = "sha3_256"
     uploaded = api.upload(DATA, 10)
     hashed_in_transaction = []
-    real_digest = services.digest_chunks
+    real_digest = completing.digest_chunks
 
     def recording_digest(*args, **kwargs):
         hashed_in_transaction.append(connection.in_atomic_block)
         return real_digest(*args, **kwargs)
 
-    monkeypatch.setattr(services, "digest_chunks", recording_digest)
+    monkeypatch.setattr(completing, "digest_chunks", recording_digest)
     completed = api.complete(uploaded["id"], hashlib.sha3_256(DATA).hexdigest())
 
     assert completed["status"] == "COMPLETE"
@@ -629,7 +630,7 @@ def test_completion_reads_no_stored_byte_for_resumable_algorithms(
     def no_reading(*args, **kwargs):
         raise AssertionError("completion read the stored bytes")
 
-    monkeypatch.setattr(services, "digest_chunks", no_reading)
+    monkeypatch.setattr(completing, "digest_chunks", no_reading)
     completed = api.complete(uploaded["id"], hashlib.new(algorithm, DATA).hexdigest())
 
     assert completed["status"] == "COMPLETE", completed
@@ -665,14 +666,14 @@ def test_wrong_checksum_with_incremental_hash_keeps_the_upload_open(api):
 
 def test_upload_cancelled_while_it_was_hashed_is_not_found(api, user, monkeypatch):
     uploaded = api.upload(DATA, 10)
-    real_digest = services._stored_digest
+    real_digest = completing.stored_digest
 
     def cancel_then_digest(*args, **kwargs):
         digest = real_digest(*args, **kwargs)
         services.cancel_upload(user=user, upload_id=uploaded["id"])
         return digest
 
-    monkeypatch.setattr(services, "_stored_digest", cancel_then_digest)
+    monkeypatch.setattr(completing, "stored_digest", cancel_then_digest)
     result = api.complete(uploaded["id"], md5(DATA))
 
     assert_error(result, "UploadNotFound", "NOT_FOUND", 404)

@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from chunked_graphql import services
 from chunked_graphql.models import ChunkedUpload
-from chunked_graphql.s3 import PART_SIZE, S3ChunkStore
-from chunked_graphql.storage import chunk_store
+from chunked_graphql.stores import chunk_store
+from chunked_graphql.stores.s3 import PART_SIZE, S3ChunkStore
 from tests.graphql_client import md5
 from tests.support import age, assert_error
 

@@ -17,15 +17,14 @@ from django.core.files.storage import FileSystemStorage, InMemoryStorage, defaul
 from chunked_graphql.exceptions import ChunkStorageError
 from chunked_graphql.models import ChunkedUpload
 from chunked_graphql.settings import upload_settings
-from chunked_graphql.storage import (
+from chunked_graphql.stores import (
     ChunkStore,
     FileSystemChunkStore,
     RewritingChunkStore,
     chunk_store,
-    configured_storage,
-    renamed,
-    upload_name,
 )
+from chunked_graphql.stores.configured import configured_storage
+from chunked_graphql.stores.names import renamed, upload_name
 from tests.graphql_client import UPLOAD_CHUNK, GraphQLClient, md5
 
 MEMORY_STORAGE = "django.core.files.storage.InMemoryStorage"

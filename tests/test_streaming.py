@@ -1,7 +1,6 @@
 """Chunks travel from the request body to the storage in one pass: no temporary file, the size
 limit applied before a byte is read, and a body that breaks off or overruns stores nothing."""
 
-import fcntl
 import json
 import os
 import tempfile
@@ -10,9 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from chunked_graphql import services
+from chunked_graphql.exceptions import ChunkStorageError
 from chunked_graphql.models import ChunkedUpload
-from chunked_graphql.storage import FileSystemChunkStore, chunk_store
+from chunked_graphql.services import uploading
+from chunked_graphql.stores import FileSystemChunkStore, chunk_store
 from tests.graphql_client import UPLOAD_CHUNK, md5
 from tests.support import DATA, assert_error, assert_nothing_stored, stored_bytes, stored_offset
 
@@ -284,21 +284,20 @@ def csrf_client(user):
 # Writers of one upload ----------------------------------------------------------------------
 
 
-def test_filesystem_writer_lock_excludes_another_writer(api):
+def test_filesystem_writer_lock_excludes_another_writer(api, monkeypatch):
     started = api.upload_chunk(DATA[:10], "bytes 0-9/20")
     upload = ChunkedUpload.objects.get(pk=started["id"])
     store = chunk_store()
+    monkeypatch.setattr(FileSystemChunkStore, "lock_timeout", 0.05)
 
-    # flock locks belong to an open file: a second open is another writer, even here.
-    with (
-        store.writer_lock(upload.file.name),
-        open(upload.file.path, "rb") as other,
-        pytest.raises(BlockingIOError),
-    ):
-        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    # The locks belong to an open file, not the process: a second lock is another writer, even
+    # here (and in another thread of a gthread worker).
+    with store.lock(upload.file.name), pytest.raises(ChunkStorageError):  # noqa: SIM117
+        with store.lock(upload.file.name, 10):
+            pass
 
-    with open(upload.file.path, "rb") as other:
-        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with store.lock(upload.file.name, 10):
+        pass
 
 
 def test_chunk_waiting_too_long_for_another_writer_is_a_storage_error(api, monkeypatch):
@@ -306,8 +305,7 @@ def test_chunk_waiting_too_long_for_another_writer_is_a_storage_error(api, monke
     upload = ChunkedUpload.objects.get(pk=started["id"])
     monkeypatch.setattr(FileSystemChunkStore, "lock_timeout", 0.05)
 
-    with open(upload.file.path, "rb") as holder:
-        fcntl.flock(holder, fcntl.LOCK_EX)
+    with chunk_store().lock(upload.file.name):
         body = api.post(
             UPLOAD_CHUNK,
             {"uploadId": started["id"], "contentRange": "bytes 10-19/20"},
@@ -324,8 +322,7 @@ def test_cancel_waits_for_a_chunk_being_written(api, monkeypatch):
     upload = ChunkedUpload.objects.get(pk=started["id"])
     monkeypatch.setattr(FileSystemChunkStore, "lock_timeout", 0.05)
 
-    with open(upload.file.path, "rb") as writer:
-        fcntl.flock(writer, fcntl.LOCK_EX)
+    with chunk_store().lock(upload.file.name, 10):
         body = api.post(
             "mutation($id: ID!) { cancelUpload(uploadId: $id) { __typename } }",
             {"id": started["id"]},
@@ -343,13 +340,13 @@ def test_inside_a_callers_transaction_the_chunk_is_written_under_the_row_lock(ap
     row lock, held until then, keeps other writers out, so the chunk is received first."""
     monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
     received = []
-    real_received = services._received
+    real_received = uploading.received
 
     def recording(incoming):
         received.append(incoming.length)
         return real_received(incoming)
 
-    monkeypatch.setattr(services, "_received", recording)
+    monkeypatch.setattr(uploading, "received", recording)
 
     completed = api.upload_and_complete(DATA, 7)
 

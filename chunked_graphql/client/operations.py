@@ -11,24 +11,35 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .. import exceptions
+from ..exceptions import typed_errors
 from .errors import ServerError, UploadRejected
 
 UPLOAD_FIELDS = "id url filename offset totalSize expires status checksumAlgorithm responseData"
 
-# Every extra field a typed error can carry, selected on the types that have it.
-ERROR_FIELDS = """
-    ... on UploadError { code message httpStatus }
-    ... on MaxBytesExceeded { maxBytes }
-    ... on ChunkTooLarge { maxChunkSize }
-    ... on OffsetMismatch { expectedOffset providedOffset }
-"""
+
+def error_fields(operation: str) -> str:
+    """The selection of every typed error ``operation`` can answer, with its extra fields,
+    made from the server's table of errors (``chunked_graphql.exceptions``)."""
+    selections = ["... on UploadError { code message httpStatus }"]
+    for error in typed_errors():
+        if operation in error.returned_by and error.fields:
+            fields = " ".join(_camel(name) for name in error.fields)
+            selections.append(f"... on {error.__name__} {{ {fields} }}")
+    return "\n    ".join(selections)
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.title() for word in rest)
+
 
 UPLOAD_CHUNK = f"""
 mutation UploadChunk($uploadId: ID, $file: Upload, $contentRange: String, $filename: String) {{
   uploadChunk(uploadId: $uploadId, file: $file, contentRange: $contentRange, filename: $filename) {{
     __typename
     ... on ChunkedUpload {{ {UPLOAD_FIELDS} }}
-    {ERROR_FIELDS}
+    {error_fields(exceptions.UPLOAD_CHUNK)}
   }}
 }}
 """
@@ -38,22 +49,19 @@ mutation CompleteUpload($uploadId: ID, $checksum: String) {{
   completeUpload(uploadId: $uploadId, checksum: $checksum) {{
     __typename
     ... on ChunkedUpload {{ {UPLOAD_FIELDS} completedAt }}
-    ... on UploadError {{ code message httpStatus }}
-    ... on MaxBytesExceeded {{ maxBytes }}
-    ... on MissingChecksum {{ algorithm }}
-    ... on UploadIncomplete {{ offset expectedSize }}
+    {error_fields(exceptions.COMPLETE_UPLOAD)}
   }}
 }}
 """
 
-CANCEL_UPLOAD = """
-mutation CancelUpload($uploadId: ID!) {
-  cancelUpload(uploadId: $uploadId) {
+CANCEL_UPLOAD = f"""
+mutation CancelUpload($uploadId: ID!) {{
+  cancelUpload(uploadId: $uploadId) {{
     __typename
-    ... on CancelledUpload { id }
-    ... on UploadError { code message httpStatus }
-  }
-}
+    ... on CancelledUpload {{ id }}
+    {error_fields(exceptions.CANCEL_UPLOAD)}
+  }}
+}}
 """
 
 GET_UPLOAD = f"query GetUpload($id: ID!) {{ chunkedUpload(id: $id) {{ {UPLOAD_FIELDS} }} }}"

@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import chunked_graphql.storage
+import chunked_graphql.stores.configured
 
 
 class Migration(migrations.Migration):
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                     models.FileField(
                         blank=True,
                         max_length=255,
-                        storage=chunked_graphql.storage.get_configured_storage,
+                        storage=chunked_graphql.stores.configured.get_configured_storage,
                         upload_to="",
                     ),
                 ),

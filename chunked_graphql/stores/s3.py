@@ -30,9 +30,8 @@ from typing import IO, Any
 
 from django.core.files.storage import Storage
 
-from .exceptions import ChunkStorageError
-from .sources import BLOCK_SIZE
-from .storage import ChunkStore, read_blocks
+from ..exceptions import ChunkStorageError
+from .base import BLOCK_SIZE, ChunkStore, read_blocks
 
 PART_SIZE = 5 * 1024 * 1024  # S3's smallest part but the last
 

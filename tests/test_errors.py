@@ -5,6 +5,7 @@ selections."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLUnionType
@@ -114,3 +115,24 @@ def test_the_client_selects_every_extra_field_its_mutations_can_answer(
                 assert re.search(
                     rf"on {error.__name__} {{[^}}]*\b{operations._camel(name)}\b", query
                 )
+
+
+def test_the_docs_error_table_is_the_exception_table() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "errors.md").read_text()
+    rows = [
+        [cell.strip().strip("`") for cell in line.strip("|").split("|")]
+        for line in page.splitlines()
+        if re.match(r"\| `\w+` \| `[A-Z_]+` \|", line)
+    ]
+    expected = [
+        [
+            error.__name__,
+            error.code.value,
+            str(error.http_status),
+            ", ".join(f"`{operations._camel(name)}`" for name in error.fields).strip("`"),
+            ", ".join(f"`{operation}`" for operation in error.returned_by).strip("`"),
+        ]
+        for error in TYPED
+    ]
+
+    assert rows == expected

@@ -52,11 +52,11 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 
 test: lint interop-deps
 	$(BIN)/pytest
-	@status=0; $(BIN)/python -m tests.check_postgres "$(POSTGRES_URL)" || status=$$?; \
+	@status=0; $(BIN)/python -m tests.support.check_postgres "$(POSTGRES_URL)" || status=$$?; \
 	if [ $$status -eq 0 ]; then DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest; \
 	elif [ $$status -ne 75 ]; then exit $$status; fi
 
-# Regenerate the checked-in SDL after changing the schema (tests/test_schema.py checks it).
+# Regenerate the checked-in SDL after changing the schema (tests/api/test_schema.py checks it).
 schema: $(STAMP)
 	$(BIN)/python manage.py graphql_schema --schema example_site.schema.schema --out schema.graphql
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.graphql_client import GraphQLClient
-from tests.servers import GunicornServer, MotoServer
+from tests.support.graphql_client import GraphQLClient
+from tests.support.servers import GunicornServer, MotoServer
 
-# That suite needs ABSTRACT_MODEL = True from import time on; tests/test_abstract_model.py runs it
-# in a process of its own.
+# That suite needs ABSTRACT_MODEL = True from import time on; tests/unit/test_abstract_model.py
+# runs it in a process of its own.
 if os.environ.get("CHUNKED_GRAPHQL_ABSTRACT_SUITE") != "1":
     collect_ignore = ["abstract_project"]
 

@@ -1,6 +1,8 @@
 # The two set-up commands of the README:
 #   make run    the example site on http://127.0.0.1:8000/ (SQLite), with a demo account
 #   make test   lint, type-check and the whole test suite, on SQLite and then on PostgreSQL
+#   make test-fast  the quick loop while working: tests/unit and tests/api on SQLite, without
+#               the slow ones (no lint, no real servers, no outside clients; under 3 minutes)
 # Each creates .venv and installs what it needs on first use.
 
 PYTHON ?= python3
@@ -17,7 +19,7 @@ NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 # The second test run's database; pytest-django creates and drops test_<name> on it.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint schema bench clean interop-deps
+.PHONY: run test test-fast lint schema bench clean interop-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +57,13 @@ test: lint interop-deps
 	@status=0; $(BIN)/python -m tests.support.check_postgres "$(POSTGRES_URL)" || status=$$?; \
 	if [ $$status -eq 0 ]; then DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest; \
 	elif [ $$status -ne 75 ]; then exit $$status; fi
+
+# The markers come from the test folders (tests/conftest.py); slow is set by hand on tests of more
+# than a few seconds. PYTEST_ARGS=... adds options (e.g. -x, -k name, --durations=20).
+FAST_MARKERS := not e2e and not interop and not slow
+
+test-fast: $(STAMP)
+	DATABASE_URL= $(BIN)/pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 # Regenerate the checked-in SDL after changing the schema (tests/api/test_schema.py checks it).
 schema: $(STAMP)

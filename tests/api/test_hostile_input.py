@@ -151,6 +151,7 @@ def edge_ranges(offset: int, length: int, total: int) -> st.SearchStrategy[str]:
     )
 
 
+@pytest.mark.slow
 @settings(HYPOTHESIS, max_examples=300)
 @given(data=st.data())
 def test_any_content_range_gets_the_contracts_answer_and_a_refusal_stores_nothing(
@@ -254,6 +255,7 @@ def partial_upload(api: GraphQLClient) -> dict[str, Any]:
     return api.start(DATA, 10)
 
 
+@pytest.mark.slow
 @HYPOTHESIS
 @given(data=st.data())
 def test_an_id_that_names_no_upload_is_not_found_everywhere_and_changes_nothing(

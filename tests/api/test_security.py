@@ -74,6 +74,7 @@ def files_outside(root: Path, inside: Path) -> list[str]:
     return outside
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @hypothesis_settings(
     max_examples=150,

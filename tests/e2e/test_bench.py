@@ -13,9 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.run import ROOT
 
 
+@pytest.mark.slow
 def test_bench_uploads_through_ours_and_the_floor(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     completed = subprocess.run(

@@ -345,6 +345,7 @@ def sleep_until_past(expires: str) -> None:
     time.sleep(max(remaining, 0) + 0.3)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_upload_that_expires_between_chunks_over_gunicorn_refuses_the_next_chunk(
     gunicorn: Any, user: Any, media_root: Path
@@ -363,6 +364,7 @@ def test_upload_that_expires_between_chunks_over_gunicorn_refuses_the_next_chunk
     assert ChunkedUpload.objects.get(pk=started["id"]).status == ChunkedUpload.UPLOADING
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_chunk_still_arriving_when_its_upload_expires_over_gunicorn_is_not_kept(
     gunicorn: Any, user: Any, media_root: Path

@@ -19,7 +19,7 @@ from bench.load import KIB, MIB, markdown_table, plan, run_load, verify
 from bench.run import ROOT
 from chunked_graphql.models import ChunkedUpload
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 UPLOADS = 50
 

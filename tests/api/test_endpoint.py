@@ -1,5 +1,6 @@
 """The endpoint: requests the schema cannot express get HTTP 400 with a JSON body, never a 500
-or an HTML page; CSRF protects session-authenticated requests (CONTRACT §2, §4)."""
+or an HTML page; CSRF protects session-authenticated requests (the specification,
+docs/specification.md, §2 and §4)."""
 
 import json
 

@@ -65,7 +65,7 @@ CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)", re.ASCII)
 
 
 def expected_chunk_answer(content_range: str, length: int, upload: tuple[int, int] | None) -> str:
-    """The ``__typename`` CONTRACT §3 prescribes for a chunk of ``length`` bytes sent with
+    """The ``__typename`` specification §3 prescribes for a chunk of ``length`` bytes sent with
     ``content_range``, to the upload at ``(offset, total)`` or, for ``None``, as a new upload
     (with a valid filename, by a signed-in user)."""
     if not content_range:
@@ -134,7 +134,7 @@ def content_ranges(draw: st.DrawFn, offset: int, length: int, total: int) -> str
 
 
 def edge_ranges(offset: int, length: int, total: int) -> st.SearchStrategy[str]:
-    """The boundaries of CONTRACT §3.3 around the range the upload expects."""
+    """The boundaries of specification §3.3 around the range the upload expects."""
     start, end = offset, offset + length - 1
     return st.sampled_from(
         [
@@ -296,7 +296,7 @@ def test_an_id_in_any_accepted_spelling_names_the_upload(
 
 
 def valid_filename(filename: str | None) -> bool:
-    """CONTRACT §3.7: present, not blank, at most 255 characters, no control character (and,
+    """Specification §3.7: present, not blank, at most 255 characters, no control character (and,
     since it must be stored as text, no lone surrogate)."""
     return (
         filename is not None

@@ -1,4 +1,5 @@
-"""The checked-in schema.graphql is current, and carries every name CONTRACT.md §2 binds."""
+"""The checked-in schema.graphql is current, and carries every name the specification
+(docs/specification.md) §2 binds."""
 
 from pathlib import Path
 

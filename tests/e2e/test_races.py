@@ -6,7 +6,7 @@ the same moment from threads waiting at a barrier, all aimed at one upload: copi
 chunk, the next chunk, the chunk after it, `completeUpload`, `cancelUpload`. After every round:
 
 - every request got HTTP 200 with a `ChunkedUpload` (or `CancelledUpload`) or a typed error of
-  CONTRACT.md, never a 500 nor an untyped GraphQL error;
+  the specification (docs/specification.md), never a 500 nor an untyped GraphQL error;
 - the row's offset equals the size of the stored file, whose bytes are the source's prefix, and
   no other file of the upload exists;
 - the upload completed at most once: the completion hook, which runs where the
@@ -42,7 +42,7 @@ KIB = 1024
 SIZE = 384 * KIB
 WORKERS = 4
 
-# The typed errors of CONTRACT.md §2: GraphQL type, code, httpStatus.
+# The typed errors of specification §2: GraphQL type, code, httpStatus.
 CONTRACT_ERRORS = {
     "UploadNotFound": ("NOT_FOUND", 404),
     "UploadExpired": ("EXPIRED", 410),

@@ -1,4 +1,5 @@
-"""Migrations match the models (CONTRACT §6); the abstract mode is checked in its own suite."""
+"""Migrations match the models (the specification, docs/specification.md, §6); the abstract mode
+is checked in its own suite."""
 
 import pytest
 from django.core.management import call_command

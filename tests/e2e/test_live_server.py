@@ -1,5 +1,6 @@
 """Uploads through a real HTTP server (pytest-django's live_server) with real clients: the Python
-``gql`` client for the flow, raw ``requests`` for races and malformed bodies."""
+``gql`` client for the flow, the suite's HTTP caller (``tests.support.http_api.Http``, with the
+browser's session cookie and CSRF token) for races and malformed bodies."""
 
 import io
 import os

@@ -1,6 +1,8 @@
 # The two set-up commands of the README:
 #   make run    the example site on http://127.0.0.1:8000/ (SQLite), with a demo account
 #   make test   lint, type-check and the whole test suite, on SQLite and then on PostgreSQL
+#   make test-fast  the quick loop while working: tests/unit and tests/api on SQLite, without
+#               the slow ones (no lint, no real servers, no outside clients; under 3 minutes)
 # Each creates .venv and installs what it needs on first use.
 
 PYTHON ?= python3
@@ -17,7 +19,7 @@ NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 # The second test run's database; pytest-django creates and drops test_<name> on it.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint schema bench clean interop-deps
+.PHONY: run test test-fast lint schema bench clean interop-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +54,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 
 test: lint docs interop-deps
 	$(BIN)/pytest
-	@status=0; $(BIN)/python -m tests.check_postgres "$(POSTGRES_URL)" || status=$$?; \
+	@status=0; $(BIN)/python -m tests.support.check_postgres "$(POSTGRES_URL)" || status=$$?; \
 	if [ $$status -eq 0 ]; then DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest; \
 	elif [ $$status -ne 75 ]; then exit $$status; fi
 
@@ -63,7 +65,14 @@ test: lint docs interop-deps
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
-# Regenerate the checked-in SDL after changing the schema (tests/test_schema.py checks it).
+# The markers come from the test folders (tests/conftest.py); slow is set by hand on tests of more
+# than a few seconds. PYTEST_ARGS=... adds options (e.g. -x, -k name, --durations=20).
+FAST_MARKERS := not e2e and not interop and not slow
+
+test-fast: $(STAMP)
+	DATABASE_URL= $(BIN)/pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
+# Regenerate the checked-in SDL after changing the schema (tests/api/test_schema.py checks it).
 schema: $(STAMP)
 	$(BIN)/python manage.py graphql_schema --schema example_site.schema.schema --out schema.graphql
 

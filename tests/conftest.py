@@ -1,21 +1,57 @@
-"""Fixtures shared by the suite: users, GraphQL clients per caller, an isolated media root."""
+"""Fixtures shared by the suite (users, GraphQL clients per caller, an isolated media root, real
+servers) and the markers each test gets from the folder it lies in.
+
+The folders: ``unit/`` (in-process, no HTTP), ``api/`` (the GraphQL API through Django's test
+client), ``e2e/`` (real servers, marked ``e2e``), ``interop/`` (outside clients against a real
+server, marked ``interop``); helpers live in ``support/``. A test using moto's S3 server is also
+marked ``s3``. ``slow`` is set by hand on tests that take more than a few seconds (measure with
+``pytest --durations=50``). ``make test-fast`` runs what is neither ``e2e``, ``interop`` nor
+``slow``.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from tests.graphql_client import GraphQLClient
-from tests.servers import GunicornServer, MotoServer
+from tests.support.graphql_client import GraphQLClient
+from tests.support.servers import GunicornServer, MotoServer
 
-# That suite needs ABSTRACT_MODEL = True from import time on; tests/test_abstract_model.py runs it
-# in a process of its own.
+# That suite needs ABSTRACT_MODEL = True from import time on; tests/unit/test_abstract_model.py
+# runs it in a process of its own.
 if os.environ.get("CHUNKED_GRAPHQL_ABSTRACT_SUITE") != "1":
     collect_ignore = ["abstract_project"]
+
+
+# The marker every test of a folder of tests/ gets; a new folder must be added here.
+FOLDER_MARKERS: dict[str, tuple[str, ...]] = {
+    "unit": (),
+    "api": (),
+    "e2e": ("e2e",),
+    "interop": ("interop",),
+    # The ABSTRACT_MODEL suite, collected only in its own process (unit/test_abstract_model.py).
+    "abstract_project": (),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by its folder, and the tests using moto's S3 server ``s3``."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.resolve().relative_to(tests_dir).parts[0]
+        if folder not in FOLDER_MARKERS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: tests belong in one of the folders {sorted(FOLDER_MARKERS)}"
+            )
+        for name in FOLDER_MARKERS[folder]:
+            item.add_marker(name)
+        if {"s3", "moto_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker("s3")
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
 """A project running chunked_graphql with ABSTRACT_MODEL = True and its own upload model."""
 
-from tests.settings import *  # noqa: F403
-from tests.settings import INSTALLED_APPS
+from tests.support.settings import *  # noqa: F403
+from tests.support.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.abstract_project.uploads"]
 

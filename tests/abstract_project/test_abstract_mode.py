@@ -1,4 +1,4 @@
-"""Run in a separate process by tests/test_abstract_model.py, with ABSTRACT_MODEL = True."""
+"""Run in a separate process by tests/unit/test_abstract_model.py, with ABSTRACT_MODEL = True."""
 
 import pytest
 from django.core.management import call_command

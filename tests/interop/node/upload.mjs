@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { ApolloClient, gql, InMemoryCache } from "@apollo/client";
 import UploadHttpLink from "apollo-upload-client/UploadHttpLink.mjs";
 
-// Generated from the schema (tests/test_interop_apollo.py checks it against schema.graphql).
+// Generated from the schema (tests/interop/test_apollo.py checks it against schema.graphql).
 const possibleTypes = JSON.parse(readFileSync(new URL("./possible-types.json", import.meta.url)));
 
 const { values: options, positionals } = parseArgs({

@@ -1,0 +1,198 @@
+"""The ``chunked-upload`` console script, run as a user runs it: progress with rate and ETA,
+resuming by running the same command again, and one-line errors with distinct exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chunked_graphql.models import ChunkedUpload
+from example_site.auth import make_token
+from tests.support.flaky_proxy import FlakyProxy
+from tests.support.servers import free_port
+from tests.support.uploads import stored_bytes
+
+CLI = Path(sys.executable).parent / "chunked-upload"
+CHUNK = 64 * 1024
+SIZE = 4 * CHUNK + 123
+
+live = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def data_file(tmp_path):
+    path = tmp_path / "data.bin"
+    path.write_bytes(os.urandom(SIZE))
+    return path
+
+
+@pytest.fixture
+def env(tmp_path):
+    """The environment of each run: its own resume record, no settings from the caller's."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHUNKED_UPLOAD_")}
+    return {**clean, "CHUNKED_UPLOAD_STATE_FILE": str(tmp_path / "state.json")}
+
+
+def start_cli(*args, env):
+    return subprocess.Popen(
+        [str(CLI), *map(str, args)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_cli(*args, env):
+    process = start_cli(*args, env=env)
+    out, err = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def error_line(result):
+    """The last line on stderr, checked to be the only error output: no traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("chunked-upload: error: "), result.stderr
+    return line
+
+
+@pytest.fixture
+def server(gunicorn):
+    return gunicorn(workers=2)
+
+
+@pytest.fixture
+def token(user):
+    return make_token(user)
+
+
+@live
+def test_cli_uploads_a_file_and_prints_the_completed_upload(server, token, data_file, env):
+    result = run_cli(
+        data_file, "--endpoint", server.graphql_url, "--token", token,
+        "--chunk-size", "64K", "--json", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    upload = json.loads(result.stdout)
+    assert (upload["status"], upload["size"], upload["filename"]) == ("COMPLETE", SIZE, "data.bin")
+    assert stored_bytes(upload["id"]) == data_file.read_bytes()
+
+
+@live
+def test_cli_progress_bar_shows_bytes_rate_and_eta(server, token, data_file, env):
+    result = run_cli(
+        data_file, "--endpoint", server.graphql_url, "--token", token, "--chunk-size", "64K",
+        env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    final = result.stderr.strip().splitlines()[-1]
+    # e.g. "data.bin: 100%|██████████| 256k/256k [00:00<00:00, 1.23MB/s]"
+    assert re.search(r"^data\.bin: 100%\|.*\| \S+/\S+ \[\d\d:\d\d<\d\d:\d\d, +\S+B/s\]$", final)
+
+
+@live
+def test_cli_resumes_when_the_same_command_is_run_again(server, token, data_file, env):
+    proxy = FlakyProxy(server.url, {})
+    command = [
+        data_file, "--endpoint", f"{proxy.url}/graphql/", "--token", token,
+        "--chunk-size", "64K", "--retries", "0", "--json",
+    ]  # fmt: skip
+    try:
+        # The network fails after two chunks: the first run stops there.
+        proxy.failures.update(dict.fromkeys(range(2, 20), "drop"))
+        first = run_cli(*command, env=env)
+        proxy.failures.clear()
+        second = run_cli(*command, env=env)
+    finally:
+        proxy.close()
+
+    assert first.returncode == 3, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert f"Resuming data.bin at {2 * CHUNK} of {SIZE} bytes" in second.stderr
+    assert ChunkedUpload.objects.count() == 1
+    assert stored_bytes(json.loads(second.stdout)["id"]) == data_file.read_bytes()
+
+
+@live
+def test_cli_interrupted_by_ctrl_c_says_how_to_resume(server, token, data_file, env):
+    proxy = FlakyProxy(server.url, {1: "hang"})
+    try:
+        process = start_cli(
+            data_file, "--endpoint", f"{proxy.url}/graphql/", "--token", token,
+            "--chunk-size", "64K", env=env,
+        )  # fmt: skip
+        assert proxy.hanging.wait(30), "the second chunk never arrived"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        proxy.close()
+    result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    assert result.returncode == 130
+    assert error_line(result).endswith("interrupted; run the same command again to resume")
+
+
+@live
+def test_cli_reports_an_unreachable_server_in_one_line(env, data_file):
+    endpoint = f"http://127.0.0.1:{free_port()}/graphql/"
+    result = run_cli(data_file, "--endpoint", endpoint, "--retries", "0", env=env)
+    assert result.returncode == 3
+    assert error_line(result) == (
+        f"chunked-upload: error: Cannot reach {endpoint}: connection refused"
+    )
+
+
+@live
+def test_cli_reports_a_typed_error_with_its_code(gunicorn, token, data_file, env):
+    server = gunicorn(workers=1, settings={"CHUNKED_GRAPHQL_MAX_BYTES": 1000})
+    result = run_cli(data_file, "--endpoint", server.graphql_url, "--token", token, env=env)
+    assert result.returncode == 4
+    assert error_line(result).endswith("(MAX_BYTES_EXCEEDED)")
+
+
+@live
+def test_cli_reports_a_refused_token(server, data_file, env):
+    result = run_cli(data_file, "--endpoint", server.graphql_url, "--token", "forged", env=env)
+    assert result.returncode == 5
+    assert "HTTP 401" in error_line(result)
+
+
+@live
+def test_cli_signs_in_with_a_session_and_csrf(server, user, data_file, env):
+    result = run_cli(
+        data_file, "--endpoint", server.graphql_url, "--username", "alice", "--json",
+        env={**env, "CHUNKED_UPLOAD_PASSWORD": "alice-password"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert ChunkedUpload.objects.get(pk=json.loads(result.stdout)["id"]).user == user
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--endpoint", "http://127.0.0.1:1/graphql/", "--bogus"], "unrecognized arguments"),
+        ([], "--endpoint is required"),
+        (["--endpoint", "ftp://example.com/"], "must be an http:// or https:// URL"),
+        (["--endpoint", "http://x/graphql/", "--chunk-size", "lots"], "not a size"),
+        (["--endpoint", "http://x/graphql/", "--token", "t", "--username", "u"], "only one of"),
+    ],
+)
+def test_cli_rejects_bad_arguments_in_one_line(args, complaint, data_file, env):
+    result = run_cli(data_file, *args, env=env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert complaint in error_line(result)
+
+
+def test_cli_reports_a_missing_file_in_one_line(tmp_path, env):
+    result = run_cli(tmp_path / "nope.bin", "--endpoint", "http://127.0.0.1:1/graphql/", env=env)
+    assert result.returncode == 1
+    assert error_line(result).endswith("nope.bin: no such file")

@@ -1,0 +1,173 @@
+"""A real server's GraphQL endpoint as one caller, over real HTTP with ``requests``: the queries
+and mutations of the API, each answer checked to be free of GraphQL errors, and the same requests
+returning the raw response for tests that look at status codes, GraphQL errors or what a dying
+connection does. Every test that talks to a real server (gunicorn, pytest-django's live server)
+goes through :class:`Http`; the operations' texts are those of ``tests.support.graphql_client``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+
+from example_site.auth import make_token
+from tests.support.graphql_client import (
+    CANCEL_UPLOAD,
+    COMPLETE_UPLOAD,
+    GET_UPLOAD,
+    LIST_UPLOADS,
+    UPLOAD_CHUNK,
+    UPLOAD_STATE,
+)
+from tests.support.servers import GunicornServer
+
+# The multipart request spec's map for the one file of an operation, at ``variables.file``.
+FILE_MAP = '{"0": ["variables.file"]}'
+
+
+def content_range(start: int, length: int, total: int) -> str:
+    """The ``contentRange`` of ``length`` bytes from ``start`` of a ``total``-byte file."""
+    return f"bytes {start}-{start + length - 1}/{total}"
+
+
+class Http:
+    """The GraphQL endpoint of a server as one caller: a user's bearer token, or nobody
+    (``user=None``); ``url`` for an endpoint other than the gunicorn server's (a live server, an
+    upload's own url, a proxy), ``headers`` and ``cookies`` for a browser's session and CSRF
+    token or a foreign ``Origin``, ``timeout`` in seconds for each request."""
+
+    def __init__(
+        self,
+        server: GunicornServer | None = None,
+        user: Any = None,
+        *,
+        url: str | None = None,
+        headers: dict[str, str] | None = None,
+        cookies: dict[str, str] | None = None,
+        timeout: float | None = 60,
+    ) -> None:
+        self.server = server
+        if url is None:
+            assert server is not None, "Http needs a server or a url"
+            url = server.graphql_url
+        self.url = url
+        self.headers = {} if user is None else {"Authorization": f"Bearer {make_token(user)}"}
+        self.headers.update(headers or {})
+        self.cookies = dict(cookies or {})
+        self.timeout = timeout
+
+    # Raw responses ----------------------------------------------------------------------------
+
+    def raw(
+        self, url: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """POST whatever ``kwargs`` say (``data``, ``files``, ``json``, ``timeout``) with this
+        caller's headers and cookies; the response as it came."""
+        kwargs.setdefault("timeout", self.timeout)
+        return requests.post(
+            url or self.url,
+            headers={**self.headers, **(headers or {})},
+            cookies=self.cookies,
+            **kwargs,
+        )
+
+    def raw_get(
+        self, url: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """GET with this caller's headers and cookies (``params`` for a query in the URL)."""
+        kwargs.setdefault("timeout", self.timeout)
+        return requests.get(
+            url or self.url,
+            headers={**self.headers, **(headers or {})},
+            cookies=self.cookies,
+            **kwargs,
+        )
+
+    def send(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        file: bytes | None = None,
+        url: str | None = None,
+        part_filename: str = "chunk",
+    ) -> requests.Response:
+        """POST an operation: a JSON body, or with ``file`` a multipart request whose one file
+        part (named ``part_filename``) is ``variables.file``. The response as it came."""
+        if file is None:
+            return self.raw(url, json={"query": query, "variables": variables})
+        operations = json.dumps({"query": query, "variables": {**variables, "file": None}})
+        return self.raw(
+            url,
+            data={"operations": operations, "map": FILE_MAP},
+            files={"0": (part_filename, file, "application/octet-stream")},
+        )
+
+    def send_chunk(
+        self,
+        data: bytes,
+        content_range: str,
+        upload_id: str | None = None,
+        filename: str | None = "f.bin",
+        url: str | None = None,
+    ) -> requests.Response:
+        variables = {"uploadId": upload_id, "contentRange": content_range, "filename": filename}
+        return self.send(UPLOAD_CHUNK, variables, file=data, url=url)
+
+    def send_complete(
+        self, upload_id: str | None, checksum: str, url: str | None = None
+    ) -> requests.Response:
+        return self.send(COMPLETE_UPLOAD, {"uploadId": upload_id, "checksum": checksum}, url=url)
+
+    def send_cancel(self, upload_id: str) -> requests.Response:
+        return self.send(CANCEL_UPLOAD, {"uploadId": upload_id})
+
+    def send_state(self, upload_id: str) -> requests.Response:
+        return self.send(UPLOAD_STATE, {"id": upload_id})
+
+    # Answers free of GraphQL errors ----------------------------------------------------------
+
+    def post(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        file: bytes | None = None,
+        url: str | None = None,
+    ) -> dict[str, Any]:
+        """The ``data`` of an operation that must be answered without GraphQL errors."""
+        return self.data(self.send(query, variables, file=file, url=url))
+
+    @staticmethod
+    def data(response: requests.Response) -> dict[str, Any]:
+        """The ``data`` of a response that must be HTTP 200 without GraphQL errors."""
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        assert "errors" not in body, body
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def chunk(
+        self,
+        data: bytes,
+        content_range: str,
+        upload_id: str | None = None,
+        filename: str | None = "f.bin",
+        url: str | None = None,
+    ) -> dict[str, Any]:
+        response = self.send_chunk(data, content_range, upload_id, filename, url)
+        return self.data(response)["uploadChunk"]
+
+    def complete(
+        self, upload_id: str | None, checksum: str, url: str | None = None
+    ) -> dict[str, Any]:
+        return self.data(self.send_complete(upload_id, checksum, url=url))["completeUpload"]
+
+    def cancel(self, upload_id: str) -> dict[str, Any]:
+        return self.data(self.send_cancel(upload_id))["cancelUpload"]
+
+    def get(self, upload_id: str, url: str | None = None) -> Any:
+        return self.post(GET_UPLOAD, {"id": upload_id}, url=url)["chunkedUpload"]
+
+    def list(self, status: str | None = None) -> Any:
+        return self.post(LIST_UPLOADS, {"status": status})["chunkedUploads"]

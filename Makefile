@@ -1,8 +1,9 @@
 # The two set-up commands of the README:
 #   make run    the example site on http://127.0.0.1:8000/ (SQLite), with a demo account
 #   make test   lint, type-check and the whole test suite, on SQLite and then on PostgreSQL
-#   make test-fast  the quick loop while working: tests/unit and tests/api on SQLite, without
-#               the slow ones (no lint, no real servers, no outside clients; under 3 minutes)
+# and the quick loop while working on the app:
+#   make test-fast  tests/unit and tests/api on SQLite without the slow ones: no lint, no real
+#               servers, no outside clients (about 30 s on 2 cores; it must stay under 3 minutes)
 # Each creates .venv and installs what it needs on first use.
 
 PYTHON ?= python3

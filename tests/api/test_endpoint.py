@@ -10,7 +10,7 @@ from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 
 from chunked_graphql.models import ChunkedUpload
-from tests.support.graphql_client import UPLOAD_CHUNK, GraphQLClient
+from tests.support.graphql_client import FILE_MAP, UPLOAD_CHUNK, GraphQLClient
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,6 @@ OPERATIONS = json.dumps(
         "variables": {"file": None, "contentRange": "bytes 0-2/3", "filename": "a.bin"},
     }
 )
-FILES_MAP = json.dumps({"0": ["variables.file"]})
 
 
 @pytest.fixture
@@ -45,13 +44,13 @@ def assert_json_400(response, fragment):
 
 def test_operations_that_is_not_json_is_a_json_400(client, user):
     client.force_login(user)
-    response = client.post("/graphql/", {"operations": "{not json", "map": FILES_MAP, "0": chunk()})
+    response = client.post("/graphql/", {"operations": "{not json", "map": FILE_MAP, "0": chunk()})
     assert_json_400(response, "'operations' is not valid JSON")
 
 
 def test_missing_operations_field_is_a_json_400(client, user):
     client.force_login(user)
-    response = client.post("/graphql/", {"map": FILES_MAP, "0": chunk()})
+    response = client.post("/graphql/", {"map": FILE_MAP, "0": chunk()})
     assert_json_400(response, "no 'operations' field")
 
 
@@ -78,7 +77,7 @@ def test_map_of_the_wrong_shape_is_a_json_400(client, user, files_map):
 
 def test_map_naming_a_missing_file_part_is_a_json_400(client, user):
     client.force_login(user)
-    response = client.post("/graphql/", {"operations": OPERATIONS, "map": FILES_MAP})
+    response = client.post("/graphql/", {"operations": OPERATIONS, "map": FILE_MAP})
     assert_json_400(response, "names the part '0', which was not sent")
 
 
@@ -110,7 +109,7 @@ def test_too_many_file_parts_is_a_json_400(client, user, settings):
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
     client.force_login(user)
     parts = {str(i): SimpleUploadedFile(f"{i}.bin", b"x") for i in range(5)}
-    response = client.post("/graphql/", {"operations": OPERATIONS, "map": FILES_MAP, **parts})
+    response = client.post("/graphql/", {"operations": OPERATIONS, "map": FILE_MAP, **parts})
     assert_json_400(response, "Multipart body refused")
     assert ChunkedUpload.objects.count() == 0
 
@@ -120,7 +119,7 @@ def test_huge_non_file_field_is_a_json_400(client, user, settings):
     client.force_login(user)
     response = client.post(
         "/graphql/",
-        {"operations": OPERATIONS, "map": FILES_MAP, "padding": "x" * 20_000, "0": chunk()},
+        {"operations": OPERATIONS, "map": FILE_MAP, "padding": "x" * 20_000, "0": chunk()},
     )
     assert_json_400(response, "Multipart body refused")
     assert ChunkedUpload.objects.count() == 0
@@ -129,7 +128,7 @@ def test_huge_non_file_field_is_a_json_400(client, user, settings):
 def test_unused_file_parts_are_ignored(api):
     response = api.client.post(
         "/graphql/",
-        {"operations": OPERATIONS, "map": FILES_MAP, "0": chunk(), "extra": chunk()},
+        {"operations": OPERATIONS, "map": FILE_MAP, "0": chunk(), "extra": chunk()},
     )
     assert response.status_code == 200
     assert response.json()["data"]["uploadChunk"]["offset"] == 3
@@ -172,7 +171,7 @@ def test_browser_get_renders_graphiql(client):
 
 def test_session_authenticated_post_without_csrf_token_is_refused_with_json_403(csrf_client):
     response = csrf_client.post(
-        "/graphql/", {"operations": OPERATIONS, "map": FILES_MAP, "0": chunk()}
+        "/graphql/", {"operations": OPERATIONS, "map": FILE_MAP, "0": chunk()}
     )
     assert response.status_code == 403
     assert response["Content-Type"] == "application/json"
@@ -192,7 +191,7 @@ def test_session_authenticated_post_with_csrf_header_is_accepted(csrf_client):
     csrf_client.cookies["csrftoken"] = token
     response = csrf_client.post(
         "/graphql/",
-        {"operations": OPERATIONS, "map": FILES_MAP, "0": chunk()},
+        {"operations": OPERATIONS, "map": FILE_MAP, "0": chunk()},
         HTTP_X_CSRFTOKEN=token,
     )
     assert response.status_code == 200
@@ -206,7 +205,7 @@ def test_session_authenticated_post_with_csrf_form_field_is_accepted(csrf_client
         "/graphql/",
         # The form field must come before the file parts: the endpoint checks CSRF before it
         # reads a file (scripts send the X-CSRFToken header instead).
-        {"csrfmiddlewaretoken": token, "operations": OPERATIONS, "map": FILES_MAP, "0": chunk()},
+        {"csrfmiddlewaretoken": token, "operations": OPERATIONS, "map": FILE_MAP, "0": chunk()},
     )
     assert response.status_code == 200
     assert response.json()["data"]["uploadChunk"]["__typename"] == "ChunkedUpload"
@@ -282,7 +281,7 @@ def test_missing_map_field_is_a_json_400(client, user):
 
 def test_map_naming_a_text_part_is_a_missing_chunk(api):
     response = api.client.post(
-        "/graphql/", {"operations": OPERATIONS, "map": FILES_MAP, "0": "not a file"}
+        "/graphql/", {"operations": OPERATIONS, "map": FILE_MAP, "0": "not a file"}
     )
     assert response.status_code == 200
     result = response.json()["data"]["uploadChunk"]

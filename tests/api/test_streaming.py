@@ -13,7 +13,7 @@ from chunked_graphql.exceptions import ChunkStorageError
 from chunked_graphql.models import ChunkedUpload
 from chunked_graphql.services import uploading
 from chunked_graphql.stores import FileSystemChunkStore, chunk_store
-from tests.support.graphql_client import UPLOAD_CHUNK, md5
+from tests.support.graphql_client import FILE_MAP, UPLOAD_CHUNK, md5
 from tests.support.uploads import (
     DATA,
     assert_error,
@@ -264,7 +264,7 @@ def test_csrf_form_field_after_the_file_is_not_seen(csrf_client):
         "/graphql/",
         {
             "operations": operations,
-            "map": json.dumps({"0": ["variables.file"]}),
+            "map": FILE_MAP,
             "0": SimpleUploadedFile("c", b"abc"),
             "csrfmiddlewaretoken": token,
         },

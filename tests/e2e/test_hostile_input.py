@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from chunked_graphql.models import ChunkedUpload
-from tests.support.graphql_client import UPLOAD_CHUNK, md5
-from tests.support.http_api import FILE_MAP, Http
+from tests.support.graphql_client import FILE_MAP, UPLOAD_CHUNK, md5
+from tests.support.http_api import Http
 from tests.support.uploads import (
     DATA,
     assert_typed_error,

@@ -72,6 +72,9 @@ query ListUploads($status: ChunkedUploadStatus) {{
 }}
 """
 
+# The multipart request spec's map for an operation's one file, at ``variables.file``.
+FILE_MAP = '{"0": ["variables.file"]}'
+
 _UNSET: Any = object()
 
 

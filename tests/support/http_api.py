@@ -16,15 +16,13 @@ from example_site.auth import make_token
 from tests.support.graphql_client import (
     CANCEL_UPLOAD,
     COMPLETE_UPLOAD,
+    FILE_MAP,
     GET_UPLOAD,
     LIST_UPLOADS,
     UPLOAD_CHUNK,
     UPLOAD_STATE,
 )
 from tests.support.servers import GunicornServer
-
-# The multipart request spec's map for the one file of an operation, at ``variables.file``.
-FILE_MAP = '{"0": ["variables.file"]}'
 
 
 def content_range(start: int, length: int, total: int) -> str:

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 from graphene_file_upload.django.testing import file_graphql_query
 
+from chunked_graphql.models import ChunkedUpload
 from example_site.auth import make_token, user_for_token
 from tests.support.graphql_client import GraphQLClient
 
@@ -74,7 +76,7 @@ def test_script_with_a_token_uploads_without_a_csrf_token(user):
     assert response.json()["data"]["uploadChunk"] == {"__typename": "ChunkedUpload", "offset": 3}
 
 
-@pytest.mark.parametrize("token", ["garbage", "", "a:b:c"])
+@pytest.mark.parametrize("token", ["garbage", "", "a:b:c", "a b", "tok\u00e9n"])
 def test_an_invalid_token_gets_a_json_401(user, token):
     response = Client().post(
         "/graphql/",
@@ -85,6 +87,43 @@ def test_an_invalid_token_gets_a_json_401(user, token):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Bearer"
     assert response.json()["errors"][0]["message"] == "Invalid or expired token."
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "BeArEr"])
+def test_the_bearer_scheme_is_case_insensitive(user, scheme):
+    """RFC 9110 §11.1: the scheme is a case-insensitive token."""
+    response = Client().post(
+        "/graphql/",
+        {"query": "{ chunkedUploads { id } }"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"{scheme}   {make_token(user)}",
+    )
+    assert response.status_code == 200
+    assert "errors" not in response.json()
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer a,b", "@@@ token", " "])
+def test_a_malformed_authorization_header_gets_a_json_401(user, header):
+    response = Client().post(
+        "/graphql/",
+        {"query": "{ chunkedUploads { id } }"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=header,
+    )
+    assert response.status_code == 401, header
+    assert response.json()["errors"][0]["message"] == "Invalid or expired token."
+
+
+def test_a_token_expires(user, settings):
+    token = make_token(user)
+    assert user_for_token(token) == user
+    settings.EXAMPLE_SITE_TOKEN_MAX_AGE = -1
+    assert user_for_token(token) is None
+
+
+def test_a_token_is_a_token68(user):
+    """RFC 9110 §11.4: what may follow the scheme unquoted."""
+    assert re.fullmatch(r"[A-Za-z0-9\-._~+/]+=*", make_token(user))
 
 
 def test_a_token_stops_working_when_the_password_changes(user):
@@ -111,9 +150,15 @@ def test_completion_hook_of_the_example_site_reports_name_and_size(api, settings
     data = b"hello world" * 100
     completed = api.upload_and_complete(data, 400, filename="hello.txt")
     response_data = json.loads(completed["responseData"])
-    assert response_data["filename"] == "hello.txt"
-    assert response_data["size"] == len(data)
-    assert response_data["storedAs"].endswith(f"{completed['id']}.done")
+    assert response_data == {"id": completed["id"], "filename": "hello.txt", "size": len(data)}
+
+
+def test_completion_hook_of_the_example_site_names_no_storage_path(api, settings):
+    settings.CHUNKED_GRAPHQL_COMPLETION_HOOK = "example_site.hooks.describe_upload"
+    completed = api.upload_and_complete(b"hello world", 4, filename="hello.txt")
+    stored_name = ChunkedUpload.objects.get(pk=completed["id"]).file.name
+    assert stored_name not in completed["responseData"]
+    assert ".done" not in completed["responseData"]
 
 
 def test_graphql_client_helper_of_graphene_file_upload_works(user):

@@ -25,8 +25,11 @@ class ChunkedUploadAdmin(admin.ModelAdmin):
     list_display = ("id", "filename", "user", "status", "offset", "total_size", "created_at")
     list_filter = ("status",)
     search_fields = ("filename", "id")
+    # What the upload service alone may change: marking an incomplete upload complete here would
+    # report COMPLETE with bytes missing and the file still under its incomplete name.
     readonly_fields = (
         "id",
+        "status",
         "file",
         "offset",
         "total_size",
@@ -37,6 +40,10 @@ class ChunkedUploadAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     actions = ("delete_expired",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # An upload is made by its first chunk; a row made here would have no bytes.
+        return False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str

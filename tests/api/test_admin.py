@@ -115,6 +115,61 @@ def test_change_page_loads_for_incomplete_upload(
     assert b"quarterly-report.pdf" in response.content
 
 
+# What the admin may not change -------------------------------------------------------------------
+
+PROTECTED = ("status", "offset", "total_size", "file", "checksum_algorithm", "created_at")
+
+
+@pytest.mark.parametrize("field", PROTECTED)
+def test_the_change_form_offers_no_input_for_what_the_service_alone_changes(
+    admin_client: Any, uploads: dict[str, str], field: str
+) -> None:
+    url = reverse("admin:chunked_graphql_chunkedupload_change", args=[uploads["report"]])
+
+    form = admin_client.get(url).context["adminform"].form
+
+    assert field not in form.fields
+
+
+def test_posting_a_complete_status_leaves_an_incomplete_upload_as_it_was(
+    admin_client: Any, uploads: dict[str, str]
+) -> None:
+    url = reverse("admin:chunked_graphql_chunkedupload_change", args=[uploads["report"]])
+    before = ChunkedUpload.objects.get(pk=uploads["report"])
+
+    admin_client.post(
+        url,
+        {
+            "filename": before.filename,
+            "user": before.user_id,
+            "status": ChunkedUpload.COMPLETE,
+            "offset": 20,
+            "total_size": 8,
+            "file": "elsewhere.done",
+        },
+    )
+
+    after = ChunkedUpload.objects.get(pk=uploads["report"])
+    assert (after.status, after.offset, after.total_size, after.file.name) == (
+        before.status,
+        before.offset,
+        before.total_size,
+        before.file.name,
+    )
+
+
+def test_there_is_no_add_form(admin_client: Any) -> None:
+    response = admin_client.get(reverse("admin:chunked_graphql_chunkedupload_add"))
+
+    assert response.status_code == 403
+
+
+def test_the_changelist_offers_no_add_button(admin_client: Any, uploads: dict[str, str]) -> None:
+    response = admin_client.get(reverse(CHANGELIST))
+
+    assert response.context["has_add_permission"] is False
+
+
 # Deleting from the admin --------------------------------------------------------------------------
 
 ACTION = "delete_expired"

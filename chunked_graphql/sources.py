@@ -34,6 +34,18 @@ class ChunkSource(ABC):
 
     #: The file name the client gave the part (never used in a path).
     name: Any = ""
+    _claimed = False
+
+    def claim(self) -> bool:
+        """Take the chunk for one upload operation; ``False`` if another operation of the same
+        request took it already. One file part feeds at most one of the app's operations, so a
+        request cannot store the same bytes many times over (a part the multipart ``map`` puts
+        at several paths, or one variable used by several fields). Reading it as an
+        ``UploadedFile`` claims nothing: a project's own mutations may share a part."""
+        if self._claimed:
+            return False
+        self._claimed = True
+        return True
 
     @property
     def known_size(self) -> int | None:

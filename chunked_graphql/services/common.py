@@ -42,6 +42,11 @@ Status = AbstractChunkedUpload.Status
 
 def usable_source(chunk: Chunk) -> ChunkSource:
     source = as_source(chunk)
+    if source is not None and not source.claim():
+        raise exceptions.MissingChunk(
+            "This file part already went to another upload operation of this request; "
+            "each operation needs a file part of its own."
+        )
     if source is None or source.is_empty():
         raise exceptions.MissingChunk()
     return source

@@ -143,3 +143,19 @@ def test_the_apps_mutations_still_stream_in_the_same_schema(client: GraphQLClien
     assert uploaded["status"] == "COMPLETE", uploaded
     assert uploaded["checksumAlgorithm"] == "md5"
     assert client.complete(uploaded["id"], md5(DATA))["__typename"] == "UploadAlreadyComplete"
+
+
+def test_a_project_mutation_and_an_upload_share_one_file_part(client: GraphQLClient) -> None:
+    """The multipart spec lets one part feed several fields; the project's field reads it as a
+    file first, and the app's upload still gets every byte."""
+    data = client.execute(
+        "mutation($file: Upload!, $range: String) {"
+        f" setAvatar(file: $file) {{ {FACTS} }}"
+        ' uploadChunk(file: $file, contentRange: $range, filename: "a.bin") {'
+        " __typename ... on ChunkedUpload { offset } } }",
+        {"range": f"bytes 0-{len(DATA) - 1}/{len(DATA)}"},
+        files={"file": DATA},
+    )
+
+    assert data["setAvatar"]["content"] == DATA.decode()
+    assert data["uploadChunk"] == {"__typename": "ChunkedUpload", "offset": len(DATA)}

@@ -13,6 +13,7 @@ chunked_graphql.E007    MAX_BYTES is neither None nor a positive integer
 chunked_graphql.E008    COMPLETION_HOOK is not a callable (or importable dotted path to one)
 chunked_graphql.E009    ABSTRACT_MODEL is on but no single upload model can be found
 chunked_graphql.E010    MAX_CHUNK_SIZE is not a positive integer
+chunked_graphql.E040    MAX_PAGE_SIZE is not a positive integer
 chunked_graphql.W001    a SQLite database without ``"transaction_mode": "IMMEDIATE"``
 chunked_graphql.W002    the URL ``chunked_graphql:upload`` cannot be reversed
 ======================  ==========================================================================
@@ -120,6 +121,14 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
             "MAX_CHUNK_SIZE",
             f"must be a positive integer, not {max_chunk_size!r}.",
             "chunked_graphql.E010",
+        )
+
+    max_page_size = raw("MAX_PAGE_SIZE")
+    if not isinstance(max_page_size, int) or isinstance(max_page_size, bool) or max_page_size <= 0:
+        yield _error(
+            "MAX_PAGE_SIZE",
+            f"must be a positive integer, not {max_page_size!r}.",
+            "chunked_graphql.E040",
         )
 
     if raw("ABSTRACT_MODEL") is True:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import graphene
-from django.db.models import QuerySet
 from graphql import GraphQLError
 
 from . import services
@@ -31,6 +30,7 @@ from .types import (
     CompleteUploadResult,
     ErrorResult,
     UploadChunkResult,
+    UploadLimitsType,
 )
 
 #: The URL keyword argument that addresses an upload (see ``chunked_graphql.urls``).
@@ -85,9 +85,17 @@ class Query(graphene.ObjectType):
     chunked_uploads = graphene.Field(
         graphene.NonNull(graphene.List(graphene.NonNull(ChunkedUploadType))),
         status=graphene.Argument(ChunkedUploadStatus),
-        description=(
-            "The caller's uploads, oldest first (every upload when USER_RESTRICTED is off)."
+        first=graphene.Int(
+            description="How many to list: 1 to uploadLimits.maxPageSize (the default)."
         ),
+        after=graphene.ID(description="The id of the last upload of the previous page."),
+        description=(
+            "The caller's uploads (every upload when USER_RESTRICTED is off), newest first, "
+            "one page at a time."
+        ),
+    )
+    upload_limits = graphene.Field(
+        graphene.NonNull(UploadLimitsType), description="The server's limits on uploads."
     )
 
     @staticmethod
@@ -96,12 +104,19 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_chunked_uploads(
-        root: Any, info: Any, status: Any = None
-    ) -> QuerySet[AbstractChunkedUpload]:
-        uploads = services.visible_uploads(_user(info))
-        if status is not None:
-            uploads = uploads.filter(status=getattr(status, "value", status))
-        return uploads.order_by("created_at", "pk")
+        root: Any,
+        info: Any,
+        status: Any = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> list[AbstractChunkedUpload]:
+        return services.upload_page(
+            _user(info), status=getattr(status, "value", status), first=first, after=after
+        )
+
+    @staticmethod
+    def resolve_upload_limits(root: Any, info: Any) -> services.UploadLimits:
+        return services.upload_limits()
 
 
 class UploadChunk(graphene.Mutation):

@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     # Not in drf-chunked-upload: the largest chunk a request may carry (bytes). Bounds how long
     # one request holds an upload and how much a worker receives before it can refuse.
     "MAX_CHUNK_SIZE": 128 * 1024 * 1024,
+    # Not in drf-chunked-upload: the most uploads one chunkedUploads field lists at once.
+    "MAX_PAGE_SIZE": 100,
 }
 
 # drf-chunked-upload's README spells one setting USER_RESTRICED; projects copied it.

@@ -89,6 +89,27 @@ class ChunkedUploadType(graphene.ObjectType):
         return upload.expires_at
 
 
+class UploadLimitsType(graphene.ObjectType):
+    """The server's limits, as a client should know them before it sends an upload."""
+
+    class Meta:
+        name = "UploadLimits"
+
+    max_bytes = graphene.BigInt(description="MAX_BYTES: the largest file; null = no limit.")
+    max_chunk_size = graphene.BigInt(
+        required=True, description="MAX_CHUNK_SIZE: the largest chunk one request may carry."
+    )
+    expires_in = graphene.Int(
+        required=True, description="Seconds an incomplete upload lives (EXPIRATION_DELTA)."
+    )
+    checksum_algorithm = graphene.String(
+        required=True, description='What a new upload\'s completeUpload checks, e.g. "md5".'
+    )
+    max_page_size = graphene.Int(
+        required=True, description="MAX_PAGE_SIZE: the most uploads chunkedUploads lists."
+    )
+
+
 class CancelledUpload(graphene.ObjectType):
     """The upload that was cancelled; its row and bytes are gone."""
 

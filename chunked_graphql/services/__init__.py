@@ -7,7 +7,8 @@ first failure wins. One module per use case:
     uploading.py    upload_chunk: a chunk of a new or an existing upload
     completing.py   complete_upload, upload_whole_file: the checksum, the rename, the hook
     cancelling.py   cancel_upload, delete_expired_uploads, delete_uploads
-    visibility.py   visible_uploads, get_visible_upload: what a caller may see
+    visibility.py   visible_uploads, get_visible_upload, upload_page: what a caller may see
+    upload_limits.py  upload_limits: what a client should know before it sends
     incoming.py     a chunk's bytes on their way to the store: counted and hashed
     common.py       what they share: typed checks, new rows, storage-error wrapping
 
@@ -19,16 +20,20 @@ therefore never both write: the second sees the first's offset and gets ``Offset
 
 from .cancelling import cancel_upload, delete_expired_uploads, delete_uploads
 from .completing import complete_upload, upload_whole_file
+from .upload_limits import UploadLimits, upload_limits
 from .uploading import upload_chunk
-from .visibility import get_visible_upload, visible_uploads
+from .visibility import get_visible_upload, upload_page, visible_uploads
 
 __all__ = [
+    "UploadLimits",
     "cancel_upload",
     "complete_upload",
     "delete_expired_uploads",
     "delete_uploads",
     "get_visible_upload",
     "upload_chunk",
+    "upload_limits",
+    "upload_page",
     "upload_whole_file",
     "visible_uploads",
 ]

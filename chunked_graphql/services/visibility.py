@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .. import exceptions
 from ..models import AbstractChunkedUpload, get_upload_model
@@ -26,6 +26,28 @@ def visible_uploads(user: User) -> QuerySet[AbstractChunkedUpload]:
         return queryset.none()
     owner: Any = user
     return queryset.filter(user=owner)
+
+
+def upload_page(
+    user: User, *, status: int | None = None, first: int | None = None, after: object = None
+) -> list[AbstractChunkedUpload]:
+    """One page of the uploads ``user`` may see, newest first (by creation, then id): the
+    ``first`` after the upload ``after`` names (the last of the previous page). ``first`` is
+    clamped to 1..MAX_PAGE_SIZE and defaults to MAX_PAGE_SIZE; an ``after`` the caller cannot
+    see gives an empty page, as an unknown one does."""
+    max_page_size: int = upload_settings.MAX_PAGE_SIZE
+    size = max_page_size if first is None else min(max(first, 1), max_page_size)
+    uploads = visible_uploads(user)
+    if status is not None:
+        uploads = uploads.filter(status=status)
+    if after is not None:
+        anchor = visible_by_id(user, after).first()
+        if anchor is None:
+            return []
+        uploads = uploads.filter(
+            Q(created_at__lt=anchor.created_at) | Q(created_at=anchor.created_at, pk__lt=anchor.pk)
+        )
+    return list(uploads.order_by("-created_at", "-pk")[:size])
 
 
 def get_visible_upload(user: User, upload_id: object) -> AbstractChunkedUpload | None:

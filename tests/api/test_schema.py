@@ -29,7 +29,19 @@ CONTRACT_FIELDS = {
     "MissingChecksum": {"algorithm": "String!"},
     "UploadIncomplete": {"offset": "BigInt!", "expectedSize": "BigInt!"},
     "CancelledUpload": {"id": "ID!"},
-    "Query": {"chunkedUpload": "ChunkedUpload", "chunkedUploads": "[ChunkedUpload!]!"},
+    "Query": {
+        "chunkedUpload": "ChunkedUpload",
+        "chunkedUploads": "[ChunkedUpload!]!",
+        "uploadLimits": "UploadLimits!",
+    },
+    # Specification §9, as far as this release implements it.
+    "UploadLimits": {
+        "maxBytes": "BigInt",
+        "maxChunkSize": "BigInt!",
+        "expiresIn": "Int!",
+        "checksumAlgorithm": "String!",
+        "maxPageSize": "Int!",
+    },
     "Mutation": {
         "uploadChunk": "UploadChunkResult!",
         "completeUpload": "CompleteUploadResult!",
@@ -39,7 +51,8 @@ CONTRACT_FIELDS = {
 
 CONTRACT_ARGUMENTS = {
     ("Query", "chunkedUpload"): {"id": "ID!"},
-    ("Query", "chunkedUploads"): {"status": "ChunkedUploadStatus"},
+    # Specification §9 adds the page.
+    ("Query", "chunkedUploads"): {"status": "ChunkedUploadStatus", "first": "Int", "after": "ID"},
     ("Mutation", "uploadChunk"): {
         "uploadId": "ID",
         "file": "Upload",

@@ -532,7 +532,8 @@ def test_unrestricted_lets_other_users_see_and_list_every_upload(
     theirs = other_api.start(DATA, 7)
 
     assert other_api.get(mine["id"])["offset"] == 5
-    assert [u["id"] for u in anon_api.list()] == [mine["id"], theirs["id"]]
+    # Newest first (specification §9).
+    assert [u["id"] for u in anon_api.list()] == [theirs["id"], mine["id"]]
 
 
 def test_unrestricted_records_authenticated_owner(

@@ -73,6 +73,14 @@ FAST_MARKERS := not e2e and not interop and not slow
 test-fast: $(STAMP)
 	DATABASE_URL= $(BIN)/pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
+# GraphiQL's scripts and styles, served from the app's static files so GraphiQL renders without
+# internet access (js/graphiql/package.json pins them). The copies are committed; run this after
+# changing the pins.
+.PHONY: graphiql-assets
+graphiql-assets:
+	npm ci --prefix js/graphiql --no-audit --no-fund --loglevel=error
+	node js/graphiql/copy-assets.mjs
+
 # Regenerate the checked-in SDL after changing the schema (tests/api/test_schema.py checks it).
 schema: $(STAMP)
 	$(BIN)/python manage.py graphql_schema --schema example_site.schema.schema --out schema.graphql

@@ -78,6 +78,9 @@ def _no_view(request: HttpRequest) -> HttpResponse:
 class ChunkedUploadGraphQLView(GraphQLView):
     """graphene-django's ``GraphQLView`` speaking the GraphQL multipart request spec."""
 
+    # GraphiQL from the app's own static files rather than a CDN, so it renders offline.
+    graphiql_template = "chunked_graphql/graphiql.html"
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Read before graphene-django's dispatch runs: its ensure_csrf_cookie decorator reads
         # request.POST, and Django would answer a malformed or oversized body with an HTML 400.

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from chunked_graphql.models import ChunkedUpload
-from tests.support.components import ROOT, chromium
+from tests.support.components import ROOT
 from tests.support.uploads import stored_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,32 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CHUNK = 256 * 1024
 SIZE = 12 * CHUNK + 4321
 TIMEOUT_MS = 30_000
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR") or ROOT / "test-artifacts")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium()
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an asyncio loop running in this thread for as long as the
-    # browser lives; Django would take the tests' own database queries (and pytest-django's
-    # flush between tests) for calls from async code and refuse them.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(executable), args=CHROMIUM_FLAGS
-            )
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 # The two set-up commands of the README:
 #   make run    the example site on http://127.0.0.1:8000/ (SQLite), with a demo account
-#   make test   lint, type-check and the whole test suite, on SQLite and then on PostgreSQL
+#   make test   lint, type-check and the whole test suite, on SQLite and then on PostgreSQL,
+#               then the other combinations of Python, Django and database (noxfile.py)
 # and the quick loop while working on the app:
 #   make test-fast  tests/unit and tests/api on SQLite without the slow ones: no lint, no real
 #               servers, no outside clients (about 30 s on 2 cores; it must stay under 3 minutes)
@@ -58,6 +59,22 @@ test: lint docs interop-deps
 	@status=0; $(BIN)/python -m tests.support.check_postgres "$(POSTGRES_URL)" || status=$$?; \
 	if [ $$status -eq 0 ]; then DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest; \
 	elif [ $$status -ne 75 ]; then exit $$status; fi
+	$(MAKE) matrix
+
+# The other combinations of Python (pyenv's 3.12 and 3.13 beside 3.11), Django and database,
+# each in a virtualenv of its own under .nox/ (noxfile.py; NOX_ARGS="-s NAME" runs one).
+# mysqlclient, MariaDB's driver, builds against Debian's libmariadb-dev.
+MARIADB_HEADERS := /usr/include/mariadb/mysql.h
+
+.PHONY: matrix
+matrix: $(STAMP) $(MARIADB_HEADERS) interop-deps
+	$(BIN)/nox $(NOX_ARGS)
+
+$(MARIADB_HEADERS):
+	@if command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config; \
+	then :; elif [ -n "$$CI" ]; then echo "could not install libmariadb-dev" >&2; exit 1; \
+	else echo "warning: libmariadb-dev not installed; the MariaDB sessions will fail" >&2; fi
 
 # The documentation site (mkdocs.yml, docs/), built strictly: a broken link or anchor fails.
 # Output in build/site (git-ignored); CI builds it as part of make test. The variable only
@@ -91,7 +108,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media .pytest_cache .mypy_cache .ruff_cache test-artifacts \
+	rm -rf $(VENV) .nox db.sqlite3 media .pytest_cache .mypy_cache .ruff_cache test-artifacts \
 		$(NODE_DIR)/node_modules
 
 # Load: 50 concurrent uploads of 1-64 MiB through gunicorn with 4 workers, every stored file's

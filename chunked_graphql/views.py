@@ -1,6 +1,6 @@
 """The GraphQL endpoint: graphene-django's view with a robust multipart parser and CSRF.
 
-Three things differ from graphene-file-upload's ``FileUploadGraphQLView``:
+What differs from graphene-file-upload's ``FileUploadGraphQLView``:
 
 - Every malformed request (bad multipart body, ``operations``/``map`` that is not JSON, a map
   naming a missing part or a path that leads nowhere) gets HTTP 400 with ``{"errors": [...]}``,
@@ -10,7 +10,10 @@ Three things differ from graphene-file-upload's ``FileUploadGraphQLView``:
   check applies to requests authenticated by the session cookie, which is where a cross-site
   request could borrow a user's credentials; requests carrying no session (scripts using token
   headers, anonymous clients) need no token. ``csrf_required`` is the hook to change that.
-- Each query text is parsed and validated once per process, not on every request.
+- Each query text is parsed and validated once per process, not on every request, and is
+  first held to the limits of ``chunked_graphql.limits`` (size, tokens, fields, depth, upload
+  fields; introspection and GraphiQL off unless DEBUG): a refusal is a 400 that costs
+  milliseconds and executes nothing.
 
 When routed with an ``upload_id`` (see ``chunked_graphql.urls``), that id addresses the upload
 for mutations that omit ``uploadId``: the resolvers read it from ``request.resolver_match``.
@@ -18,7 +21,6 @@ for mutations that omit ``uploadId``: the resolvers read it from ``request.resol
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
@@ -44,17 +46,17 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
     validate,
     validate_schema,
 )
 
+from . import limits
 from .exceptions import RequestBodyError
 from .multipart import MultipartRequest, load_body, parse_multipart_operations
 
-# Parsed and validated documents by query text; a document is never changed by execution.
-_DOCUMENTS: OrderedDict[tuple[Any, ...], tuple[DocumentNode, list[Any]]] = OrderedDict()
-_DOCUMENT_CACHE_SIZE = 256
+# Documents that passed validation, by query text (and schema, rules and limits); a document
+# is never changed by execution. Bounded in number and in memory (limits.DocumentCache).
+_DOCUMENTS = limits.DocumentCache()
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -83,6 +85,7 @@ class ChunkedUploadGraphQLView(GraphQLView):
         # request.POST, and Django would answer a malformed or oversized body with an HTML 400.
         # A multipart body is read only up to its file part, which the resolver streams.
         self._multipart: MultipartRequest | None = None
+        self.graphiql: bool = bool(self.graphiql) and limits.graphiql_enabled()
         if request.method == "POST":
             try:
                 if self.get_content_type(request) == "multipart/form-data":
@@ -180,20 +183,22 @@ class ChunkedUploadGraphQLView(GraphQLView):
             return ExecutionResult(errors=[exc])  # type: ignore[list-item]
 
     def _checked_document(self, schema: Any, query: str) -> tuple[DocumentNode, list[Any]]:
-        """The parsed document and its validation errors, remembered for recent query texts
-        (a parse error is raised every time, and not remembered)."""
-        key = (id(schema), tuple(self.validation_rules or ()), query)
-        cache = _DOCUMENTS
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-        document = parse(query)
-        errors = validate(
-            schema, document, self.validation_rules, graphene_settings.MAX_VALIDATION_ERRORS
-        )
-        cache[key] = (document, errors)
-        if len(cache) > _DOCUMENT_CACHE_SIZE:
-            cache.popitem(last=False)
+        """The parsed document and its validation errors. The limits are checked first
+        (``limits.QueryRefused``, a ``GraphQLError``), then graphql-core's rules; a document
+        that passes is remembered, and errors are found again every time."""
+        rules = limits.validation_rules(self.validation_rules)
+        key = (id(schema), rules, limits.limit_values(), query)
+        document = _DOCUMENTS.get(key)
+        if document is not None:
+            return document, []
+        document = limits.parse_query(query)
+        limits.check_document(schema, document)
+        try:
+            errors = validate(schema, document, rules, graphene_settings.MAX_VALIDATION_ERRORS)
+        except RecursionError:
+            raise limits.nested_too_deeply() from None
+        if not errors:
+            _DOCUMENTS.put(key, document, limits.document_cost(query, document))
         return document, errors
 
     def error_response(

@@ -14,6 +14,8 @@ What differs from graphene-file-upload's ``FileUploadGraphQLView``:
   first held to the limits of ``chunked_graphql.limits`` (size, tokens, fields, depth, upload
   fields; introspection and GraphiQL off unless DEBUG): a refusal is a 400 that costs
   milliseconds and executes nothing.
+- Parameters of the wrong type and bodies nested too deeply are a 400, and an exception no
+  resolver meant to raise is logged and answered without its details (``failures``).
 
 When routed with an ``upload_id`` (see ``chunked_graphql.urls``), that id addresses the upload
 for mutations that omit ``uploadId``: the resolvers read it from ``request.resolver_match``.
@@ -50,7 +52,7 @@ from graphql import (
     validate_schema,
 )
 
-from . import limits
+from . import failures, limits
 from .exceptions import RequestBodyError
 from .multipart import MultipartRequest, load_body, parse_multipart_operations
 
@@ -98,6 +100,10 @@ class ChunkedUploadGraphQLView(GraphQLView):
                     load_body(request)
             except RequestBodyError as exc:
                 return self.error_response(request, HttpResponseBadRequest(), str(exc))
+            except RecursionError:  # 'operations' or 'map' nested beyond json's recursion
+                return self.error_response(
+                    request, HttpResponseBadRequest(), failures.NESTED_TOO_DEEPLY
+                )
         response: HttpResponse = super().dispatch(request, *args, **kwargs)
         if self._multipart is not None:
             if self._multipart.error is not None:
@@ -113,12 +119,24 @@ class ChunkedUploadGraphQLView(GraphQLView):
         if self._multipart is not None:
             data = self._multipart.operations
         else:
-            data = super().parse_body(request)
+            try:
+                data = super().parse_body(request)
+            except RecursionError:
+                raise failures.bad_request(failures.NESTED_TOO_DEEPLY) from None
+            except UnicodeDecodeError as exc:  # an application/graphql body
+                raise failures.bad_request(f"The request body is not UTF-8: {exc}") from None
         if request.method == "POST" and self.csrf_required(request):
             reason = csrf_failure(request)
             if reason:
                 raise HttpError(HttpResponseForbidden(f"CSRF Failed: {reason}"))
         return data
+
+    def get_graphql_params(self, request: HttpRequest, data: Any) -> Any:
+        if not hasattr(data, "get"):  # an entry of a batch that is not an object
+            raise failures.bad_request("Each operation must be a JSON object.")
+        query, variables, operation_name, id_ = super().get_graphql_params(request, data)
+        variables = failures.check_params(query, variables, operation_name)
+        return query, variables, operation_name, id_
 
     def execute_graphql_request(
         self,
@@ -133,7 +151,8 @@ class ChunkedUploadGraphQLView(GraphQLView):
         with one difference: the query text's parsed document and its validation errors come
         from ``_checked_document``, remembered per process. Clients send the same few mutations
         over and over (one per chunk), and parsing and validating a document costs more than
-        executing it. Upstream has no hook between those steps, hence the copy."""
+        executing it. Upstream has no hook between those steps, hence the copy. An exception
+        no resolver meant to raise is logged and masked (``failures.mask_unexpected``)."""
         if not query:
             if show_graphiql:
                 return None
@@ -176,11 +195,12 @@ class ChunkedUploadGraphQLView(GraphQLView):
                     result = execute(schema, document, **options)
                     if getattr(request, MUTATION_ERRORS_FLAG, False) is True:
                         transaction.set_rollback(True)
-                return result
-            return execute(schema, document, **options)
+            else:
+                result = execute(schema, document, **options)
         except Exception as exc:
             # As graphene-django does: the error becomes an "errors" entry.
-            return ExecutionResult(errors=[exc])  # type: ignore[list-item]
+            result = ExecutionResult(errors=[exc])  # type: ignore[list-item]
+        return failures.mask_unexpected(request, result)  # type: ignore[arg-type]
 
     def _checked_document(self, schema: Any, query: str) -> tuple[DocumentNode, list[Any]]:
         """The parsed document and its validation errors. The limits are checked first

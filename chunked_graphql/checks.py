@@ -14,6 +14,13 @@ chunked_graphql.E008    COMPLETION_HOOK is not a callable (or importable dotted 
 chunked_graphql.E009    ABSTRACT_MODEL is on but no single upload model can be found
 chunked_graphql.E010    MAX_CHUNK_SIZE is not a positive integer
 chunked_graphql.E040    MAX_PAGE_SIZE is not a positive integer
+chunked_graphql.E020    MAX_QUERY_BYTES is neither None nor a positive integer
+chunked_graphql.E021    MAX_QUERY_TOKENS is neither None nor a positive integer
+chunked_graphql.E022    MAX_QUERY_DEPTH is neither None nor a positive integer
+chunked_graphql.E023    MAX_QUERY_FIELDS is neither None nor a positive integer
+chunked_graphql.E024    MAX_UPLOAD_FIELDS is neither None nor a positive integer
+chunked_graphql.E025    GRAPHIQL is neither None nor a bool
+chunked_graphql.E026    INTROSPECTION is neither None nor a bool
 chunked_graphql.W001    a SQLite database without ``"transaction_mode": "IMMEDIATE"``
 chunked_graphql.W002    the URL ``chunked_graphql:upload`` cannot be reversed
 ======================  ==========================================================================
@@ -130,6 +137,7 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
             f"must be a positive integer, not {max_page_size!r}.",
             "chunked_graphql.E040",
         )
+    yield from _request_limit_errors()
 
     if raw("ABSTRACT_MODEL") is True:
         from .models import get_upload_model
@@ -138,6 +146,38 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
             get_upload_model()
         except ImproperlyConfigured as exc:
             yield checks.Error(str(exc), id="chunked_graphql.E009")
+
+
+# The limits of chunked_graphql.limits and the two switches, each with its own id.
+_REQUEST_LIMITS = {
+    "MAX_QUERY_BYTES": "E020",
+    "MAX_QUERY_TOKENS": "E021",
+    "MAX_QUERY_DEPTH": "E022",
+    "MAX_QUERY_FIELDS": "E023",
+    "MAX_UPLOAD_FIELDS": "E024",
+}
+_REQUEST_SWITCHES = {"GRAPHIQL": "E025", "INTROSPECTION": "E026"}
+
+
+def _request_limit_errors() -> Iterator[checks.CheckMessage]:
+    for name, code in _REQUEST_LIMITS.items():
+        value = upload_settings.raw(name)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value <= 0
+        ):
+            yield _error(
+                name,
+                f"must be None or a positive integer, not {value!r}.",
+                f"chunked_graphql.{code}",
+            )
+    for name, code in _REQUEST_SWITCHES.items():
+        value = upload_settings.raw(name)
+        if value is not None and not isinstance(value, bool):
+            yield _error(
+                name,
+                f"must be None (on while DEBUG is on), True or False, not {value!r}.",
+                f"chunked_graphql.{code}",
+            )
 
 
 def _path_errors(path: object) -> Iterator[checks.CheckMessage]:

@@ -47,6 +47,17 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CHUNK_SIZE": 128 * 1024 * 1024,
     # Not in drf-chunked-upload: the most uploads one chunkedUploads field lists at once.
     "MAX_PAGE_SIZE": 100,
+    # Not in drf-chunked-upload: what one GraphQL request may cost (chunked_graphql.limits);
+    # None means no limit.
+    "MAX_QUERY_BYTES": 64 * 1024,
+    "MAX_QUERY_TOKENS": 10_000,
+    "MAX_QUERY_DEPTH": 20,
+    "MAX_QUERY_FIELDS": 1_000,
+    "MAX_UPLOAD_FIELDS": 5,
+    # Not in drf-chunked-upload: GraphiQL on a browser's GET, and queries of __schema and
+    # __type. None means "while settings.DEBUG is on".
+    "GRAPHIQL": None,
+    "INTROSPECTION": None,
 }
 
 # drf-chunked-upload's README spells one setting USER_RESTRICED; projects copied it.

@@ -1,6 +1,6 @@
 """The GraphQL endpoint: graphene-django's view with a robust multipart parser and CSRF.
 
-Three things differ from graphene-file-upload's ``FileUploadGraphQLView``:
+What differs from graphene-file-upload's ``FileUploadGraphQLView``:
 
 - Every malformed request (bad multipart body, ``operations``/``map`` that is not JSON, a map
   naming a missing part or a path that leads nowhere) gets HTTP 400 with ``{"errors": [...]}``,
@@ -10,7 +10,12 @@ Three things differ from graphene-file-upload's ``FileUploadGraphQLView``:
   check applies to requests authenticated by the session cookie, which is where a cross-site
   request could borrow a user's credentials; requests carrying no session (scripts using token
   headers, anonymous clients) need no token. ``csrf_required`` is the hook to change that.
-- Each query text is parsed and validated once per process, not on every request.
+- Each query text is parsed and validated once per process, not on every request, and is
+  first held to the limits of ``chunked_graphql.limits`` (size, tokens, fields, depth, upload
+  fields; introspection and GraphiQL off unless DEBUG): a refusal is a 400 that costs
+  milliseconds and executes nothing.
+- Parameters of the wrong type and bodies nested too deeply are a 400, and an exception no
+  resolver meant to raise is logged and answered without its details (``failures``).
 
 When routed with an ``upload_id`` (see ``chunked_graphql.urls``), that id addresses the upload
 for mutations that omit ``uploadId``: the resolvers read it from ``request.resolver_match``.
@@ -18,7 +23,6 @@ for mutations that omit ``uploadId``: the resolvers read it from ``request.resol
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
@@ -44,17 +48,17 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
     validate,
     validate_schema,
 )
 
+from . import failures, limits
 from .exceptions import RequestBodyError
 from .multipart import MultipartRequest, load_body, parse_multipart_operations
 
-# Parsed and validated documents by query text; a document is never changed by execution.
-_DOCUMENTS: OrderedDict[tuple[Any, ...], tuple[DocumentNode, list[Any]]] = OrderedDict()
-_DOCUMENT_CACHE_SIZE = 256
+# Documents that passed validation, by query text (and schema, rules and limits); a document
+# is never changed by execution. Bounded in number and in memory (limits.DocumentCache).
+_DOCUMENTS = limits.DocumentCache()
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -86,6 +90,7 @@ class ChunkedUploadGraphQLView(GraphQLView):
         # request.POST, and Django would answer a malformed or oversized body with an HTML 400.
         # A multipart body is read only up to its file part, which the resolver streams.
         self._multipart: MultipartRequest | None = None
+        self.graphiql: bool = bool(self.graphiql) and limits.graphiql_enabled()
         if request.method == "POST":
             try:
                 if self.get_content_type(request) == "multipart/form-data":
@@ -98,6 +103,10 @@ class ChunkedUploadGraphQLView(GraphQLView):
                     load_body(request)
             except RequestBodyError as exc:
                 return self.error_response(request, HttpResponseBadRequest(), str(exc))
+            except RecursionError:  # 'operations' or 'map' nested beyond json's recursion
+                return self.error_response(
+                    request, HttpResponseBadRequest(), failures.NESTED_TOO_DEEPLY
+                )
         response: HttpResponse = super().dispatch(request, *args, **kwargs)
         if self._multipart is not None:
             if self._multipart.error is not None:
@@ -113,12 +122,24 @@ class ChunkedUploadGraphQLView(GraphQLView):
         if self._multipart is not None:
             data = self._multipart.operations
         else:
-            data = super().parse_body(request)
+            try:
+                data = super().parse_body(request)
+            except RecursionError:
+                raise failures.bad_request(failures.NESTED_TOO_DEEPLY) from None
+            except UnicodeDecodeError as exc:  # an application/graphql body
+                raise failures.bad_request(f"The request body is not UTF-8: {exc}") from None
         if request.method == "POST" and self.csrf_required(request):
             reason = csrf_failure(request)
             if reason:
                 raise HttpError(HttpResponseForbidden(f"CSRF Failed: {reason}"))
         return data
+
+    def get_graphql_params(self, request: HttpRequest, data: Any) -> Any:
+        if not hasattr(data, "get"):  # an entry of a batch that is not an object
+            raise failures.bad_request("Each operation must be a JSON object.")
+        query, variables, operation_name, id_ = super().get_graphql_params(request, data)
+        variables = failures.check_params(query, variables, operation_name)
+        return query, variables, operation_name, id_
 
     def execute_graphql_request(
         self,
@@ -133,7 +154,8 @@ class ChunkedUploadGraphQLView(GraphQLView):
         with one difference: the query text's parsed document and its validation errors come
         from ``_checked_document``, remembered per process. Clients send the same few mutations
         over and over (one per chunk), and parsing and validating a document costs more than
-        executing it. Upstream has no hook between those steps, hence the copy."""
+        executing it. Upstream has no hook between those steps, hence the copy. An exception
+        no resolver meant to raise is logged and masked (``failures.mask_unexpected``)."""
         if not query:
             if show_graphiql:
                 return None
@@ -176,27 +198,30 @@ class ChunkedUploadGraphQLView(GraphQLView):
                     result = execute(schema, document, **options)
                     if getattr(request, MUTATION_ERRORS_FLAG, False) is True:
                         transaction.set_rollback(True)
-                return result
-            return execute(schema, document, **options)
+            else:
+                result = execute(schema, document, **options)
         except Exception as exc:
             # As graphene-django does: the error becomes an "errors" entry.
-            return ExecutionResult(errors=[exc])  # type: ignore[list-item]
+            result = ExecutionResult(errors=[exc])  # type: ignore[list-item]
+        return failures.mask_unexpected(request, result)  # type: ignore[arg-type]
 
     def _checked_document(self, schema: Any, query: str) -> tuple[DocumentNode, list[Any]]:
-        """The parsed document and its validation errors, remembered for recent query texts
-        (a parse error is raised every time, and not remembered)."""
-        key = (id(schema), tuple(self.validation_rules or ()), query)
-        cache = _DOCUMENTS
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-        document = parse(query)
-        errors = validate(
-            schema, document, self.validation_rules, graphene_settings.MAX_VALIDATION_ERRORS
-        )
-        cache[key] = (document, errors)
-        if len(cache) > _DOCUMENT_CACHE_SIZE:
-            cache.popitem(last=False)
+        """The parsed document and its validation errors. The limits are checked first
+        (``limits.QueryRefused``, a ``GraphQLError``), then graphql-core's rules; a document
+        that passes is remembered, and errors are found again every time."""
+        rules = limits.validation_rules(self.validation_rules)
+        key = (id(schema), rules, limits.limit_values(), query)
+        document = _DOCUMENTS.get(key)
+        if document is not None:
+            return document, []
+        document = limits.parse_query(query)
+        limits.check_document(schema, document)
+        try:
+            errors = validate(schema, document, rules, graphene_settings.MAX_VALIDATION_ERRORS)
+        except RecursionError:
+            raise limits.nested_too_deeply() from None
+        if not errors:
+            _DOCUMENTS.put(key, document, limits.document_cost(query, document))
         return document, errors
 
     def error_response(

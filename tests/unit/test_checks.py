@@ -271,6 +271,56 @@ def test_completion_hook_raises_improperly_configured_for_non_callable(settings:
         upload_settings.completion_hook()
 
 
+# E020-E026 request limits, GRAPHIQL, INTROSPECTION --------------------------------------------
+
+REQUEST_LIMITS = {
+    "MAX_QUERY_BYTES": "chunked_graphql.E020",
+    "MAX_QUERY_TOKENS": "chunked_graphql.E021",
+    "MAX_QUERY_DEPTH": "chunked_graphql.E022",
+    "MAX_QUERY_FIELDS": "chunked_graphql.E023",
+    "MAX_UPLOAD_FIELDS": "chunked_graphql.E024",
+}
+
+
+@pytest.mark.parametrize("name", list(REQUEST_LIMITS))
+@pytest.mark.parametrize("value", [0, -1, True, "10", 10.5])
+def test_e020_to_e024_for_an_invalid_request_limit(settings: Any, name: str, value: Any) -> None:
+    setattr(settings, f"CHUNKED_GRAPHQL_{name}", value)
+
+    assert app_check_ids() == [REQUEST_LIMITS[name]]
+
+
+@pytest.mark.parametrize("name", list(REQUEST_LIMITS))
+@pytest.mark.parametrize("value", [None, 1, 10**6])
+def test_no_e020_to_e024_for_none_or_a_positive_request_limit(
+    settings: Any, name: str, value: Any
+) -> None:
+    setattr(settings, f"CHUNKED_GRAPHQL_{name}", value)
+
+    assert app_check_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "check_id"),
+    [("GRAPHIQL", "chunked_graphql.E025"), ("INTROSPECTION", "chunked_graphql.E026")],
+)
+@pytest.mark.parametrize("value", [1, 0, "yes", "False"])
+def test_e025_e026_for_a_switch_that_is_not_none_or_a_bool(
+    settings: Any, name: str, check_id: str, value: Any
+) -> None:
+    setattr(settings, f"CHUNKED_GRAPHQL_{name}", value)
+
+    assert app_check_ids() == [check_id]
+
+
+@pytest.mark.parametrize("name", ["GRAPHIQL", "INTROSPECTION"])
+@pytest.mark.parametrize("value", [None, True, False])
+def test_no_e025_e026_for_none_or_a_bool(settings: Any, name: str, value: Any) -> None:
+    setattr(settings, f"CHUNKED_GRAPHQL_{name}", value)
+
+    assert app_check_ids() == []
+
+
 # Several problems at once ----------------------------------------------------------------------
 
 

@@ -103,9 +103,17 @@ class ReceivedFile(UploadedFile, ChunkSource):
 
 def as_source(value: object) -> ChunkSource | None:
     """The chunk source for a value a scalar named ``Upload`` passed on, or ``None`` for
-    anything that is not a file."""
+    anything that is not a file. One Django file always gives the same source, so a file that a
+    view put at several variables (graphene-file-upload's does) is still claimed once."""
     if isinstance(value, ChunkSource):
         return value
     if isinstance(value, File):
-        return ReceivedFile(value)
+        source = getattr(value, _SOURCE, None)
+        if source is None:
+            source = ReceivedFile(value)
+            setattr(value, _SOURCE, source)
+        return source
     return None
+
+
+_SOURCE = "_chunked_graphql_source"

@@ -1,7 +1,12 @@
 """One file part feeds at most one of the app's upload operations: the bytes of a request are
 stored once, whatever its map or its variables say (the first operation gets the part, the
 others a MissingChunk that names why). A project's own mutations still share parts as the
-multipart request spec allows."""
+multipart request spec allows.
+
+The app's endpoint refuses such a request before executing it (at most one upload field may
+take a file: tests/api/test_limits.py); these requests go through graphene-file-upload's view,
+which a project may keep on other URLs with the app's mutations in its schema, and where the
+claim of a part is what keeps the bytes from being stored many times over."""
 
 from __future__ import annotations
 
@@ -11,12 +16,17 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
+from django.urls import path
+from graphene_file_upload.django import FileUploadGraphQLView
 
 from chunked_graphql.models import ChunkedUpload
+from example_site.schema import schema
 from tests.support.graphql_client import GraphQLClient
 from tests.support.uploads import DATA, files_under
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+
+urlpatterns = [path("legacy/graphql/", FileUploadGraphQLView.as_view(schema=schema))]
 
 CHUNK = "uploadChunk(file: ${var}, contentRange: $range, filename: $name)"
 SELECTION = "{ __typename ... on ChunkedUpload { id offset } ... on UploadError { code message } }"
@@ -36,12 +46,12 @@ def aliased_chunks(count: int, *, shared_variable: bool) -> str:
 
 def post(api: GraphQLClient, query: str, paths: list[str]) -> dict[str, Any]:
     variables: dict[str, Any] = {"range": f"bytes 0-{len(DATA) - 1}/{len(DATA)}", "name": "a"}
-    for path in paths:
-        variables[path.removeprefix("variables.")] = None
+    for mapped in paths:
+        variables[mapped.removeprefix("variables.")] = None
     operations = json.dumps({"query": query, "variables": variables})
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = api.client.post(
-            "/graphql/",
+            "/legacy/graphql/",
             {
                 "operations": operations,
                 "map": json.dumps({"0": paths}),

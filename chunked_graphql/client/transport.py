@@ -14,6 +14,7 @@ Every failure becomes a :mod:`chunked_graphql.client.errors` exception with a on
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -286,7 +287,20 @@ def _not_an_endpoint(url: str, response: requests.Response) -> str:
         if likely_url != url
         else "check where the project's URLconf includes chunked_graphql.urls"
     )
+    if response.status_code >= 500:
+        # Perhaps the endpoint, failing: what it said tells which (e.g. DEBUG's first line).
+        return (
+            f"{url} is not a GraphQL endpoint or failed (HTTP {response.status_code}, {what}: "
+            f"{_page_excerpt(response)}); {hint}"
+        )
     return f"{url} is not a GraphQL endpoint (HTTP {response.status_code}, {what}); {hint}"
+
+
+def _page_excerpt(response: requests.Response) -> str:
+    """An HTML page's title, or the start of any other body."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", response.text, re.I | re.S)
+    text = " ".join((title[1] if title else response.text).split())
+    return (text[:160] + "…" if len(text) > 160 else text) or "empty body"
 
 
 def _error_code(body: Any) -> str | None:

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -94,6 +95,11 @@ def test_the_distributions_pass_twine_check(dist: Path) -> None:
         f"chunked_graphql-{version}-py3-none-any.whl",
         f"chunked_graphql-{version}.tar.gz",
     ]
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        top = f"chunked_graphql-{version}/"
+        members = {name.removeprefix(top) for name in archive.getnames()}
+    assert {"LICENSE", "README.md", "CHANGELOG.md", "pyproject.toml"} <= members
     output = run(sys.executable, "-m", "twine", "check", "--strict", *dist.iterdir())
     assert output.count("PASSED") == 2, output
 

@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     auth.add_argument(
         "--login-url",
-        help="the sign-in page (default: /accounts/login/ on the endpoint's host)",
+        help="the sign-in page for --username, a URL or a path on the endpoint's site such as "
+        "/admin/login/ (default: /accounts/login/)",
     )
     parser.add_argument(
         "--chunk-size", type=parse_size, default="4M", help="bytes per chunk (default: 4M)"
@@ -195,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except errors.UploadRejected as exc:
         bar.close()
         return _fail(EXIT_REJECTED, str(exc))
+    except errors.LoginPageNotFound as exc:
+        bar.close()
+        return _fail(EXIT_SERVER, f"{exc}; pass --login-url or use --token")
     except errors.ServerError as exc:
         bar.close()
         return _fail(EXIT_SERVER, str(exc))

@@ -4,7 +4,9 @@ ClientError                 every failure of an upload; ``str()`` is one line fo
 ├── ServerUnreachable       no HTTP answer at all (refused, DNS, timeout): worth retrying
 ├── ServerError             an HTTP answer that is not a GraphQL result we can use (``transient``
 │                           for 5xx, 429 and the server's STORAGE_ERROR)
+│   ├── NotAnEndpoint       the URL answers, but not as a GraphQL endpoint (an HTML page, a 404)
 │   └── AuthenticationFailed  401/403: wrong token, failed sign-in, CSRF refused
+│       └── LoginPageNotFound  no sign-in page where SessionAuth looked for one
 ├── UploadRejected          a typed error of the API (``code``: the schema's UploadErrorCode)
 └── LocalFileError          the file cannot be read, is empty, or changed while uploading
 """
@@ -38,7 +40,20 @@ class ServerError(ClientError):
         self.transient = transient or (status is not None and (status >= 500 or status == 429))
 
 
+class NotAnEndpoint(ServerError):
+    """The first answer from the endpoint URL is not GraphQL's JSON: a wrong URL, not a server
+    having a bad moment, so retrying cannot help."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message, status)
+        self.transient = False
+
+
 class AuthenticationFailed(ServerError):
+    pass
+
+
+class LoginPageNotFound(AuthenticationFailed):
     pass
 
 

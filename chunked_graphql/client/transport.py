@@ -14,18 +14,31 @@ Every failure becomes a :mod:`chunked_graphql.client.errors` exception with a on
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
-from .errors import AuthenticationFailed, ServerError, ServerUnreachable
+from .errors import (
+    AuthenticationFailed,
+    LoginPageNotFound,
+    NotAnEndpoint,
+    ServerError,
+    ServerUnreachable,
+)
 
 USER_AGENT = "chunked-graphql-client/0.1"
 # extensions.code of the server's GraphQL error for a failing storage: the upload kept its last
 # good offset, so the same request may be sent again.
 STORAGE_ERROR = "STORAGE_ERROR"
+# Answers that may come as HTML from in front of a real endpoint, so do not tell that the URL is
+# wrong: a proxy's or rate limiter's while the server is down, starting or busy (worth retrying),
+# and an authentication layer's 401.
+NOT_ENDPOINT_UNLESS_JSON = frozenset({401, 429, 502, 503, 504})
+# Django's default LOGIN_URL, looked for on the endpoint's site.
+DEFAULT_LOGIN_PATH = "/accounts/login/"
 
 
 class Auth(Protocol):
@@ -70,7 +83,7 @@ class SessionAuth:
     """Django session sign-in plus CSRF, as a browser does it.
 
     ``login_url`` defaults to Django's default ``LOGIN_URL``, ``/accounts/login/``, on the
-    endpoint's host.
+    endpoint's site; a relative one (``/admin/login/``) is taken relative to the endpoint.
     """
 
     def __init__(
@@ -86,9 +99,17 @@ class SessionAuth:
         self.csrf_cookie_name = csrf_cookie_name
 
     def prepare(self, session: requests.Session, endpoint: str, timeout: float) -> None:
-        login_url = self.login_url or urljoin(endpoint, "/accounts/login/")
+        login_url = urljoin(endpoint, self.login_url or DEFAULT_LOGIN_PATH)
         # The form page sets the CSRF cookie that the sign-in POST must echo.
         page = _send(session, "GET", login_url, timeout=timeout)
+        if page.status_code == 404:
+            raise LoginPageNotFound(f"no login page at {login_url} (HTTP 404)", 404)
+        if page.status_code == 200 and self.csrf_cookie_name not in session.cookies:
+            raise LoginPageNotFound(
+                f"no login page at {login_url} (it sets no {self.csrf_cookie_name} cookie, "
+                "so it is not a Django login form)",
+                200,
+            )
         if page.status_code != 200:
             raise AuthenticationFailed(
                 f"Could not open the sign-in page {login_url} (HTTP {page.status_code}).",
@@ -160,6 +181,8 @@ class Transport:
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self._prepared = False
+        # Whether the endpoint has answered with GraphQL's JSON at least once.
+        self._answered = False
 
     def execute(
         self,
@@ -192,6 +215,8 @@ class Transport:
                 json={"query": query, "variables": variables},
                 headers=headers,
                 timeout=self.timeout,
+                # A redirected POST loses its body; it means the URL is not the endpoint.
+                allow_redirects=False,
             )
         else:
             variables[file_variable] = None
@@ -205,15 +230,28 @@ class Transport:
                 ("0", (name, content, "application/octet-stream")),
             ]
             response = _send(
-                self.session, "POST", target, files=parts, headers=headers, timeout=self.timeout
+                self.session,
+                "POST",
+                target,
+                files=parts,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
-        return self._data(response)
+        return self._data(response, target)
 
-    def _data(self, response: requests.Response) -> dict[str, Any]:
+    def _data(self, response: requests.Response, target: str) -> dict[str, Any]:
         try:
             body = response.json()
         except ValueError:
             body = None
+        if isinstance(body, dict):
+            self._answered = True
+        elif not self._answered and response.status_code not in NOT_ENDPOINT_UNLESS_JSON:
+            # The endpoint answers every request with JSON, its errors included; an HTML page
+            # (Django's 404, the trailing-slash 500 of DEBUG, a redirect, the CSRF middleware's
+            # 403 of a view that is not the endpoint) means a wrong URL.
+            raise NotAnEndpoint(_not_an_endpoint(target, response), response.status_code)
         message = _error_message(body) or _text_excerpt(response)
         if response.status_code in (401, 403):
             raise AuthenticationFailed(
@@ -233,6 +271,36 @@ class Transport:
             )
         data: dict[str, Any] = body["data"]
         return data
+
+
+def _not_an_endpoint(url: str, response: requests.Response) -> str:
+    what = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+    location = response.headers.get("Location")
+    if response.is_redirect and location:
+        what += f", redirecting to {urljoin(url, location)}"
+    scheme, netloc, path, _, _ = urlsplit(url)
+    # Django's URLs end in a slash; without one the path is most likely the endpoint's less it.
+    likely = path + "/" if path.strip("/") and not path.endswith("/") else "/graphql/"
+    likely_url = urlunsplit((scheme, netloc, likely, "", ""))
+    hint = (
+        f"the endpoint is usually {likely_url}"
+        if likely_url != url
+        else "check where the project's URLconf includes chunked_graphql.urls"
+    )
+    if response.status_code >= 500:
+        # Perhaps the endpoint, failing: what it said tells which (e.g. DEBUG's first line).
+        return (
+            f"{url} is not a GraphQL endpoint or failed (HTTP {response.status_code}, {what}: "
+            f"{_page_excerpt(response)}); {hint}"
+        )
+    return f"{url} is not a GraphQL endpoint (HTTP {response.status_code}, {what}); {hint}"
+
+
+def _page_excerpt(response: requests.Response) -> str:
+    """An HTML page's title, or the start of any other body."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", response.text, re.I | re.S)
+    text = " ".join((title[1] if title else response.text).split())
+    return (text[:160] + "…" if len(text) > 160 else text) or "empty body"
 
 
 def _error_code(body: Any) -> str | None:

@@ -175,6 +175,88 @@ def test_cli_signs_in_with_a_session_and_csrf(server, user, data_file, env):
     assert ChunkedUpload.objects.get(pk=json.loads(result.stdout)["id"]).user == user
 
 
+@live
+@pytest.mark.parametrize("login_url", ["/accounts/login/", "{site}/accounts/login/"])
+def test_cli_signs_in_at_the_login_url_given(server, user, data_file, env, login_url):
+    result = run_cli(
+        data_file, "--endpoint", server.graphql_url, "--username", "alice",
+        "--login-url", login_url.format(site=server.url), "--json",
+        env={**env, "CHUNKED_UPLOAD_PASSWORD": "alice-password"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert ChunkedUpload.objects.get(pk=json.loads(result.stdout)["id"]).user == user
+
+
+@live
+@pytest.mark.parametrize(
+    ("login_url", "looked_at"),
+    [
+        (None, "/accounts/login/"),  # a project without Django's default login URL
+        ("/signin/", "/signin/"),
+        # A page, but not a login form: it sets no CSRF cookie.
+        ("/static/example_site/md5.js", "/static/example_site/md5.js"),
+    ],
+)
+def test_cli_says_when_there_is_no_login_page(gunicorn, user, data_file, env, login_url, looked_at):
+    if login_url:
+        server = gunicorn(workers=1)
+        endpoint, options = server.graphql_url, ["--login-url", login_url]
+    else:
+        # The app's URLs alone, at the site's root: no /accounts/login/.
+        server = gunicorn(workers=1, settings={"ROOT_URLCONF": "chunked_graphql.urls"})
+        endpoint, options = f"{server.url}/", []
+    result = run_cli(
+        data_file, "--endpoint", endpoint, "--username", "alice", *options,
+        env={**env, "CHUNKED_UPLOAD_PASSWORD": "alice-password"},
+    )  # fmt: skip
+    assert result.returncode == 5
+    line = error_line(result)
+    assert line.startswith(f"chunked-upload: error: no login page at {server.url}{looked_at} ")
+    assert line.endswith("; pass --login-url or use --token")
+    assert ChunkedUpload.objects.count() == 0
+
+
+@live
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("/graphql", "HTTP 301, text/html, redirecting to {site}/graphql/"),  # no trailing slash
+        ("/", "HTTP 403, text/html"),  # the home page, whose POSTs need a CSRF token
+        ("/api/graphql/", "HTTP 404, text/html"),
+    ],
+)
+def test_cli_says_when_the_endpoint_is_not_one(server, token, data_file, env, path, answer):
+    endpoint = server.url + path
+    result = run_cli(data_file, "--endpoint", endpoint, "--token", token, env=env)
+    assert result.returncode == 5
+    # Said at once: a wrong URL is not retried.
+    assert error_line(result) == (
+        f"chunked-upload: error: {endpoint} is not a GraphQL endpoint "
+        f"({answer.format(site=server.url)}); the endpoint is usually {server.url}/graphql/"
+    )
+    assert result.stderr.count("\n") == 1
+    assert ChunkedUpload.objects.count() == 0
+
+
+def test_cli_without_the_client_extra_says_how_to_install_it(env):
+    """The command is installed with the package, extras or not: without requests and tqdm it
+    says how to get them, in one line, and exits 2."""
+    blocked = "import sys; sys.modules['requests'] = None; "
+    result = subprocess.run(
+        [sys.executable, "-c", blocked + "from chunked_graphql.console import run; run()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert error_line(result) == (
+        "chunked-upload: error: requests is missing, the command needs the client extra: "
+        'pip install "chunked-graphql[client]"'
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [

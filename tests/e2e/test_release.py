@@ -113,8 +113,7 @@ def test_the_wheel_holds_the_app_and_only_the_app(wheel: Path) -> None:
         ).decode()
     package = {n for n in names if n.startswith("chunked_graphql/")}
     # Every module and data file of the package is in it: migrations, the management command,
-    # the client, py.typed. The app ships no templates or static files of its own (GraphiQL's
-    # come with graphene-django).
+    # the client, py.typed, and GraphiQL's page with its scripts and their licences.
     expected = {
         p.relative_to(ROOT).as_posix()
         for p in (ROOT / "chunked_graphql").rglob("*")
@@ -125,6 +124,9 @@ def test_the_wheel_holds_the_app_and_only_the_app(wheel: Path) -> None:
         "chunked_graphql/migrations/0001_initial.py",
         "chunked_graphql/management/commands/delete_expired_uploads.py",
         "chunked_graphql/py.typed",
+        "chunked_graphql/templates/chunked_graphql/graphiql.html",
+        "chunked_graphql/static/chunked_graphql/graphiql/graphiql/graphiql.min.js",
+        "chunked_graphql/static/chunked_graphql/graphiql/graphiql/LICENSE",
     } <= package
     assert not any(n.startswith(("tests/", "example_site/", "bench/")) for n in names)
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

@@ -49,6 +49,7 @@ from graphql import (
     validate_schema,
 )
 
+from .deadlines import body_deadline
 from .exceptions import RequestBodyError
 from .multipart import MultipartRequest, load_body, parse_multipart_operations
 
@@ -78,6 +79,7 @@ def _no_view(request: HttpRequest) -> HttpResponse:
 class ChunkedUploadGraphQLView(GraphQLView):
     """graphene-django's ``GraphQLView`` speaking the GraphQL multipart request spec."""
 
+    @body_deadline  # a body arriving too slowly is cut off, not waited for (deadlines.py)
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Read before graphene-django's dispatch runs: its ensure_csrf_cookie decorator reads
         # request.POST, and Django would answer a malformed or oversized body with an HTML 400.

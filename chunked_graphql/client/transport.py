@@ -23,9 +23,12 @@ import requests
 from .errors import AuthenticationFailed, ServerError, ServerUnreachable
 
 USER_AGENT = "chunked-graphql-client/0.1"
-# extensions.code of the server's GraphQL error for a failing storage: the upload kept its last
-# good offset, so the same request may be sent again.
+# extensions.code of the server's GraphQL errors after which the same request may be sent again:
+# its storage failed, or another request (an earlier copy of the same chunk, still arriving) was
+# writing the same bytes. Either way the upload kept its last good offset.
 STORAGE_ERROR = "STORAGE_ERROR"
+UPLOAD_BUSY = "UPLOAD_BUSY"
+RETRYABLE_CODES = frozenset({STORAGE_ERROR, UPLOAD_BUSY})
 
 
 class Auth(Protocol):
@@ -229,7 +232,7 @@ class Transport:
             raise ServerError(
                 f"The server reported an error: {message}",
                 response.status_code,
-                transient=_error_code(body) == STORAGE_ERROR,
+                transient=_error_code(body) in RETRYABLE_CODES,
             )
         data: dict[str, Any] = body["data"]
         return data

@@ -13,7 +13,6 @@ chunked_graphql.E007    MAX_BYTES is neither None nor a positive integer
 chunked_graphql.E008    COMPLETION_HOOK is not a callable (or importable dotted path to one)
 chunked_graphql.E009    ABSTRACT_MODEL is on but no single upload model can be found
 chunked_graphql.E010    MAX_CHUNK_SIZE is not a positive integer
-chunked_graphql.E040    MAX_PAGE_SIZE is not a positive integer
 chunked_graphql.E020    MAX_QUERY_BYTES is neither None nor a positive integer
 chunked_graphql.E021    MAX_QUERY_TOKENS is neither None nor a positive integer
 chunked_graphql.E022    MAX_QUERY_DEPTH is neither None nor a positive integer
@@ -21,6 +20,12 @@ chunked_graphql.E023    MAX_QUERY_FIELDS is neither None nor a positive integer
 chunked_graphql.E024    MAX_UPLOAD_FIELDS is neither None nor a positive integer
 chunked_graphql.E025    GRAPHIQL is neither None nor a bool
 chunked_graphql.E026    INTROSPECTION is neither None nor a bool
+chunked_graphql.E030    MIN_UPLOAD_RATE is neither None nor a positive number (bytes per second)
+chunked_graphql.E031    REQUEST_GRACE is neither None nor a positive number of seconds
+chunked_graphql.E032    STALL_TIMEOUT is neither None nor a positive number of seconds
+chunked_graphql.E033    REQUEST_TIME_LIMIT is neither None nor a positive number of seconds
+chunked_graphql.E034    STALL_TIMEOUT is shorter than REQUEST_GRACE
+chunked_graphql.E040    MAX_PAGE_SIZE is not a positive integer
 chunked_graphql.W001    a SQLite database without ``"transaction_mode": "IMMEDIATE"``
 chunked_graphql.W002    the URL ``chunked_graphql:upload`` cannot be reversed
 ======================  ==========================================================================
@@ -29,6 +34,7 @@ chunked_graphql.W002    the URL ``chunked_graphql:upload`` cannot be reversed
 from __future__ import annotations
 
 import datetime
+import math
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -138,6 +144,7 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
             "chunked_graphql.E040",
         )
     yield from _request_limit_errors()
+    yield from _deadline_errors()
 
     if raw("ABSTRACT_MODEL") is True:
         from .models import get_upload_model
@@ -178,6 +185,44 @@ def _request_limit_errors() -> Iterator[checks.CheckMessage]:
                 f"must be None (on while DEBUG is on), True or False, not {value!r}.",
                 f"chunked_graphql.{code}",
             )
+
+
+# The deadlines on request bodies (chunked_graphql.deadlines), each None or a positive number.
+DEADLINE_CHECKS = {
+    "MIN_UPLOAD_RATE": ("chunked_graphql.E030", "bytes per second"),
+    "REQUEST_GRACE": ("chunked_graphql.E031", "seconds"),
+    "STALL_TIMEOUT": ("chunked_graphql.E032", "seconds"),
+    "REQUEST_TIME_LIMIT": ("chunked_graphql.E033", "seconds"),
+}
+
+
+def _is_positive_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _deadline_errors() -> Iterator[checks.CheckMessage]:
+    raw = upload_settings.raw
+    valid = True
+    for name, (check_id, unit) in DEADLINE_CHECKS.items():
+        value = raw(name)
+        if value is not None and not _is_positive_number(value):
+            valid = False
+            yield _error(
+                name, f"must be None or a positive number of {unit}, not {value!r}.", check_id
+            )
+    grace, stall = raw("REQUEST_GRACE"), raw("STALL_TIMEOUT")
+    if valid and grace is not None and stall is not None and stall < grace:
+        yield _error(
+            "STALL_TIMEOUT",
+            f"({stall!r} s) must not be shorter than REQUEST_GRACE ({grace!r} s).",
+            "chunked_graphql.E034",
+            hint="A body may pause this long once it is ahead; it waits REQUEST_GRACE at first.",
+        )
 
 
 def _path_errors(path: object) -> Iterator[checks.CheckMessage]:

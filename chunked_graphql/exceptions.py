@@ -19,6 +19,7 @@
     ├── RequestBodyError                  the body cannot be turned into operations: HTTP 400
     │   └── ChunkReadError                it broke off inside a file part a resolver was reading
     └── ChunkStorageError                 the storage failed: GraphQL error STORAGE_ERROR
+        └── UploadBusy                    another request is writing the same bytes: UPLOAD_BUSY
 
 The typed errors are the table of truth for the API's errors. Each class says its ``code``, the
 HTTP status drf-chunked-upload answers for the same case (``http_status``), its extra fields
@@ -29,8 +30,9 @@ error table are all made from it (``typed_errors()``); a test checks that the tr
 
 Nothing here knows about GraphQL or Django: the service raises these, the GraphQL layer turns a
 ``ChunkedUploadError`` into a member of a result union, a ``ChunkStorageError`` into a GraphQL
-error worth retrying (the upload keeps its last good offset), and the endpoint answers a
-``RequestBodyError`` with HTTP 400 and a JSON body.
+error worth retrying (the upload keeps its last good offset; its ``code`` is the error's
+``extensions.code``), and the endpoint answers a ``RequestBodyError`` with HTTP 400 and a JSON
+body.
 """
 
 from __future__ import annotations
@@ -278,3 +280,12 @@ class ChunkStorageError(ChunkedGraphQLError):
 
     #: ``extensions.code`` of the GraphQL error that reports it.
     code = "STORAGE_ERROR"
+
+
+class UploadBusy(ChunkStorageError):
+    """Another request is still writing the same bytes of the upload: typically a retry whose
+    earlier copy is still arriving. Answered at once rather than waited for; the upload is
+    unchanged, and the request may be sent again shortly, when the earlier copy has finished
+    or been cut off for arriving too slowly (``chunked_graphql.deadlines``)."""
+
+    code = "UPLOAD_BUSY"

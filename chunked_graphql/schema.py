@@ -199,7 +199,7 @@ class CancelUpload(graphene.Mutation):
     @staticmethod
     @typed_errors
     def mutate(root: Any, info: Any, upload_id: str) -> Any:
-        # A ChunkStorageError here: waiting for a chunk being written timed out.
+        # An UploadBusy here (a ChunkStorageError): a chunk is still being written.
         pk = services.cancel_upload(user=_user(info), upload_id=upload_id)
         return CancelledUpload(id=str(pk))
 

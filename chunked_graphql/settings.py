@@ -58,6 +58,14 @@ DEFAULTS: dict[str, Any] = {
     # __type. None means "while settings.DEBUG is on".
     "GRAPHIQL": None,
     "INTROSPECTION": None,
+    # Not in drf-chunked-upload: deadlines on request bodies (chunked_graphql.deadlines), so a
+    # client sending too slowly cannot hold a worker. Bytes per second and seconds; None: off.
+    # A trickling body is cut off after about REQUEST_GRACE seconds; 4 KiB/s is an eighth of
+    # what each of 8 chunks sent at once over a 2 Mbit/s uplink gets.
+    "MIN_UPLOAD_RATE": 4096,
+    "REQUEST_GRACE": 3.0,
+    "STALL_TIMEOUT": 15.0,
+    "REQUEST_TIME_LIMIT": None,
 }
 
 # drf-chunked-upload's README spells one setting USER_RESTRICED; projects copied it.

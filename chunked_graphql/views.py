@@ -53,6 +53,7 @@ from graphql import (
 )
 
 from . import failures, limits
+from .deadlines import body_deadline
 from .exceptions import RequestBodyError
 from .multipart import MultipartRequest, load_body, parse_multipart_operations
 
@@ -85,6 +86,7 @@ class ChunkedUploadGraphQLView(GraphQLView):
     # GraphiQL from the app's own static files rather than a CDN, so it renders offline.
     graphiql_template = "chunked_graphql/graphiql.html"
 
+    @body_deadline  # a body arriving too slowly is cut off, not waited for (deadlines.py)
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Read before graphene-django's dispatch runs: its ensure_csrf_cookie decorator reads
         # request.POST, and Django would answer a malformed or oversized body with an HTML 400.

@@ -3,7 +3,7 @@
 ClientError                 every failure of an upload; ``str()`` is one line for a user
 ├── ServerUnreachable       no HTTP answer at all (refused, DNS, timeout): worth retrying
 ├── ServerError             an HTTP answer that is not a GraphQL result we can use (``transient``
-│                           for 5xx, 429 and the server's STORAGE_ERROR)
+│                           for 5xx, 429 and the server's STORAGE_ERROR and UPLOAD_BUSY)
 │   ├── NotAnEndpoint       the URL answers, but not as a GraphQL endpoint (an HTML page, a 404)
 │   └── AuthenticationFailed  401/403: wrong token, failed sign-in, CSRF refused
 │       └── LoginPageNotFound  no sign-in page where SessionAuth looked for one
@@ -36,7 +36,8 @@ class ServerError(ClientError):
         super().__init__(message)
         self.status = status
         # A restarting server, a proxy timing out, rate limiting, the server's storage failing
-        # for a moment (a GraphQL error with code STORAGE_ERROR): worth another try.
+        # for a moment (a GraphQL error with code STORAGE_ERROR) or an earlier copy of a chunk
+        # still arriving (UPLOAD_BUSY): worth another try.
         self.transient = transient or (status is not None and (status >= 500 or status == 429))
 
 

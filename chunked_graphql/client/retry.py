@@ -1,7 +1,7 @@
 """When and how long to wait before trying a failed request again.
 
 Only transient failures are retried (``ClientError.transient``: no answer, HTTP 5xx or 429, the
-server's STORAGE_ERROR).
+server's STORAGE_ERROR, UPLOAD_BUSY).
 Retrying a chunk is safe: the server stores a chunk only at the upload's recorded offset, so a
 chunk that did arrive before its answer was lost is refused with ``OffsetMismatch`` and the
 uploader continues from the offset the server names.

@@ -30,8 +30,9 @@ from .errors import (
 )
 
 USER_AGENT = "chunked-graphql-client/0.1"
-# extensions.code of the server's GraphQL error for a failing storage: the upload kept its last
-# good offset, so the same request may be sent again.
+# extensions.code of the server's GraphQL errors after which the same request may be sent again:
+# its storage failed, or another request (an earlier copy of the same chunk, still arriving) was
+# writing the same bytes. Either way the upload kept its last good offset.
 STORAGE_ERROR = "STORAGE_ERROR"
 # Answers that may come as HTML from in front of a real endpoint, so do not tell that the URL is
 # wrong: a proxy's or rate limiter's while the server is down, starting or busy (worth retrying),
@@ -39,6 +40,8 @@ STORAGE_ERROR = "STORAGE_ERROR"
 NOT_ENDPOINT_UNLESS_JSON = frozenset({401, 429, 502, 503, 504})
 # Django's default LOGIN_URL, looked for on the endpoint's site.
 DEFAULT_LOGIN_PATH = "/accounts/login/"
+UPLOAD_BUSY = "UPLOAD_BUSY"
+RETRYABLE_CODES = frozenset({STORAGE_ERROR, UPLOAD_BUSY})
 
 
 class Auth(Protocol):
@@ -267,7 +270,7 @@ class Transport:
             raise ServerError(
                 f"The server reported an error: {message}",
                 response.status_code,
-                transient=_error_code(body) == STORAGE_ERROR,
+                transient=_error_code(body) in RETRYABLE_CODES,
             )
         data: dict[str, Any] = body["data"]
         return data

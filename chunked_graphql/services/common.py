@@ -125,7 +125,7 @@ def storage_errors(action: str) -> Iterator[None]:
     the details, storage paths included, go to the log."""
     try:
         yield
-    except (exceptions.ChunkedUploadError, exceptions.ChunkReadError):
+    except (exceptions.ChunkedUploadError, exceptions.ChunkReadError, exceptions.UploadBusy):
         raise
     except Exception as exc:
         logger.exception("The storage failed while %s", action)

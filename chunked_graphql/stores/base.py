@@ -49,8 +49,12 @@ class ChunkStore(ABC):
     streams: ClassVar[bool] = False
     #: ``write_range`` is supported: ranges may be stored in any order.
     random_access: ClassVar[bool] = False
-    #: How long ``lock`` waits for another request writing the same bytes, in seconds.
-    lock_timeout: ClassVar[float] = 60.0
+    #: How long ``lock`` waits for another request writing the same bytes, in seconds, before
+    #: it raises ``UploadBusy``. Short: that other request is either a stale copy of the same
+    #: chunk, which the body deadlines cut off within seconds if it trickles or has stalled
+    #: (``chunked_graphql.deadlines``), or a live one that may take minutes. Either way the
+    #: caller is better answered at once, retries, and holds no worker meanwhile.
+    lock_timeout: ClassVar[float] = 2.0
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -65,7 +69,8 @@ class ChunkStore(ABC):
         self, name: str, start: int = 0, end: int | None = None
     ) -> AbstractContextManager[None]:
         """Exclusive right to write bytes ``start``..``end`` (inclusive; ``None``: to the end of
-        the file and beyond) of ``name``, across processes. Needed by ``streams`` stores only;
+        the file and beyond) of ``name``, across processes; ``UploadBusy`` after
+        ``lock_timeout`` seconds of waiting for another writer. Needed by ``streams`` stores only;
         a missing file gives no lock and no error (the upload was cancelled meanwhile, as the
         caller's checks under the lock will find)."""
         return contextlib.nullcontext()

@@ -19,7 +19,7 @@ import struct
 import time
 from collections.abc import Iterator
 
-from ..exceptions import ChunkStorageError
+from ..exceptions import ChunkStorageError, UploadBusy
 
 # struct flock on Linux: l_type, l_whence (shorts), l_start, l_len (off_t), l_pid (pid_t), padded
 # to the alignment of off_t. OFD locks require l_pid = 0.
@@ -30,7 +30,7 @@ _POLL = 0.01  # seconds between attempts while another request holds the range
 @contextlib.contextmanager
 def range_lock(path: str, start: int, end: int | None, timeout: float) -> Iterator[None]:
     """Hold an exclusive lock on bytes ``start``..``end`` of ``path`` (``None``: to the end and
-    beyond). Waits up to ``timeout`` seconds, then raises ``ChunkStorageError``; a missing file
+    beyond). Waits up to ``timeout`` seconds, then raises ``UploadBusy``; a missing file
     yields without a lock (nothing to guard; creating it here would leave it behind)."""
     try:
         fd = os.open(path, os.O_RDWR)
@@ -56,7 +56,8 @@ def _acquire(fd: int, start: int, end: int | None, timeout: float, label: str) -
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
                 raise ChunkStorageError(f"Cannot lock {label!r}: {exc}") from exc
         if time.monotonic() > deadline:
-            raise ChunkStorageError(
-                f"Another request has been writing {label!r} for {timeout:.0f} s."
+            raise UploadBusy(
+                "Another request is still writing these bytes of the upload (an earlier copy "
+                "of the same chunk, perhaps). The upload is unchanged: try again shortly."
             )
         time.sleep(_POLL)

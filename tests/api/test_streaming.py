@@ -302,7 +302,7 @@ def test_filesystem_writer_lock_excludes_another_writer(api, monkeypatch):
         pass
 
 
-def test_chunk_waiting_too_long_for_another_writer_is_a_storage_error(api, monkeypatch):
+def test_chunk_waiting_too_long_for_another_writer_is_a_retryable_busy_error(api, monkeypatch):
     started = api.upload_chunk(DATA[:10], "bytes 0-9/20")
     upload = ChunkedUpload.objects.get(pk=started["id"])
     monkeypatch.setattr(FileSystemChunkStore, "lock_timeout", 0.05)
@@ -314,6 +314,7 @@ def test_chunk_waiting_too_long_for_another_writer_is_a_storage_error(api, monke
             files={"file": DATA[10:]},
         ).json()
 
+    assert body["errors"][0]["extensions"] == {"code": "UPLOAD_BUSY"}
     assert "try again" in body["errors"][0]["message"]
     assert upload.file.name not in body["errors"][0]["message"]
     assert stored_offset(started["id"]) == 10
@@ -330,7 +331,7 @@ def test_cancel_waits_for_a_chunk_being_written(api, monkeypatch):
             {"id": started["id"]},
         ).json()
 
-    assert body["errors"][0]["extensions"] == {"code": "STORAGE_ERROR"}
+    assert body["errors"][0]["extensions"] == {"code": "UPLOAD_BUSY"}
     assert upload.file.name not in body["errors"][0]["message"]
     assert stored_offset(started["id"]) == 10
     assert api.cancel(started["id"])["__typename"] == "CancelledUpload"

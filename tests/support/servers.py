@@ -38,7 +38,8 @@ def free_port() -> int:
 
 
 class GunicornServer:
-    """One gunicorn master with ``workers`` sync workers on a free port of 127.0.0.1."""
+    """One gunicorn master with ``workers`` workers on a free port of 127.0.0.1: sync workers,
+    or ``worker_class="gthread"`` with ``threads`` threads each."""
 
     def __init__(
         self,
@@ -50,6 +51,8 @@ class GunicornServer:
         timeout: int = 120,
         env: dict[str, str] | None = None,
         app: str = "example_site.wsgi",
+        worker_class: str = "sync",
+        threads: int = 1,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -71,7 +74,8 @@ class GunicornServer:
                 sys.executable, "-m", "gunicorn", app,
                 "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(workers),
-                "--worker-class", "sync",
+                "--worker-class", worker_class,
+                "--threads", str(threads),
                 "--timeout", str(timeout),
                 "--graceful-timeout", "5",
                 "--log-level", "warning",

@@ -402,3 +402,43 @@ def test_w002_when_upload_url_cannot_be_reversed(settings: Any) -> None:
     ids = [m.id for m in checks.run_checks(tags=[checks.Tags.urls])]
 
     assert "chunked_graphql.W002" in ids
+
+
+# E030-E034 the deadlines on request bodies -------------------------------------------------------
+
+DEADLINE_CHECK_IDS = {
+    "MIN_UPLOAD_RATE": "chunked_graphql.E030",
+    "REQUEST_GRACE": "chunked_graphql.E031",
+    "STALL_TIMEOUT": "chunked_graphql.E032",
+    "REQUEST_TIME_LIMIT": "chunked_graphql.E033",
+}
+
+
+@pytest.mark.parametrize("name", list(DEADLINE_CHECK_IDS))
+@pytest.mark.parametrize("value", [0, -1, True, "10", float("inf"), float("nan")])
+def test_e030_to_e033_for_a_deadline_that_is_not_a_positive_number(
+    settings: Any, name: str, value: Any
+) -> None:
+    setattr(settings, f"CHUNKED_GRAPHQL_{name}", value)
+
+    assert app_check_ids() == [DEADLINE_CHECK_IDS[name]]
+
+
+@pytest.mark.parametrize("name", list(DEADLINE_CHECK_IDS))
+@pytest.mark.parametrize("value", [None, 0.5, 20])
+def test_no_e030_to_e033_for_none_or_a_positive_deadline(
+    settings: Any, name: str, value: Any
+) -> None:
+    # No E034 from the pair, whichever of the two is changed.
+    settings.CHUNKED_GRAPHQL_REQUEST_GRACE = 0.5
+    settings.CHUNKED_GRAPHQL_STALL_TIMEOUT = None
+    setattr(settings, f"CHUNKED_GRAPHQL_{name}", value)
+
+    assert app_check_ids() == []
+
+
+def test_e034_for_a_stall_timeout_shorter_than_the_grace(settings: Any) -> None:
+    settings.CHUNKED_GRAPHQL_REQUEST_GRACE = 10
+    settings.CHUNKED_GRAPHQL_STALL_TIMEOUT = 5
+
+    assert app_check_ids() == ["chunked_graphql.E034"]

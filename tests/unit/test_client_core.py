@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 
 import pytest
+import requests
 
 from chunked_graphql.client.cli import parse_size
 from chunked_graphql.client.errors import ClientError, ServerError, ServerUnreachable
 from chunked_graphql.client.fingerprint import fingerprint
 from chunked_graphql.client.resume_store import MAX_AGE_SECONDS, ResumeStore, default_state_file
 from chunked_graphql.client.retry import RetryPolicy
+from chunked_graphql.client.transport import Transport
 
 ENDPOINT = "http://127.0.0.1:8000/graphql/"
 
@@ -158,6 +161,32 @@ def test_retry_retries_transient_failures_until_the_attempt_succeeds():
     policy = RetryPolicy(retries=5, backoff=0.1, jitter=0.0)
     assert policy.call(attempt, sleep=waits.append) == "done"
     assert waits == [0.1, 0.2]
+
+
+def graphql_error(code: str) -> requests.Response:
+    """An HTTP 200 answer carrying one GraphQL error with ``extensions.code = code``."""
+    response = requests.Response()
+    response.status_code = 200
+    response.url = ENDPOINT
+    response._content = json.dumps(
+        {"data": None, "errors": [{"message": "try again", "extensions": {"code": code}}]}
+    ).encode()
+    return response
+
+
+@pytest.mark.parametrize("code", ["STORAGE_ERROR", "UPLOAD_BUSY"])
+def test_a_retryable_server_error_is_transient(code):
+    with pytest.raises(ServerError) as raised:
+        Transport(ENDPOINT)._data(graphql_error(code))
+
+    assert raised.value.transient
+
+
+def test_another_server_error_is_not_transient():
+    with pytest.raises(ServerError) as raised:
+        Transport(ENDPOINT)._data(graphql_error("GRAPHQL_VALIDATION_FAILED"))
+
+    assert not raised.value.transient
 
 
 def test_retry_gives_up_after_the_configured_retries():

@@ -152,8 +152,10 @@
         } else if (!answer || answer.errors || !answer.data) {
           const error = answer && answer.errors ? answer.errors[0] : null;
           const detail = error ? error.message : `HTTP ${xhr.status}`;
-          // The server's storage failed for a moment; the upload kept its last good offset.
-          const retry = Boolean(error && error.extensions && error.extensions.code === "STORAGE_ERROR");
+          // The server's storage failed for a moment, or an earlier copy of the chunk was still
+          // arriving; the upload kept its last good offset.
+          const code = error && error.extensions ? error.extensions.code : null;
+          const retry = code === "STORAGE_ERROR" || code === "UPLOAD_BUSY";
           reject(new UploadFailure(`The server could not handle the request: ${detail}`, { retry }));
         } else {
           resolve(answer.data);

@@ -177,14 +177,14 @@ def graphql_error(code: str) -> requests.Response:
 @pytest.mark.parametrize("code", ["STORAGE_ERROR", "UPLOAD_BUSY"])
 def test_a_retryable_server_error_is_transient(code):
     with pytest.raises(ServerError) as raised:
-        Transport(ENDPOINT)._data(graphql_error(code))
+        Transport(ENDPOINT)._data(graphql_error(code), ENDPOINT)
 
     assert raised.value.transient
 
 
 def test_another_server_error_is_not_transient():
     with pytest.raises(ServerError) as raised:
-        Transport(ENDPOINT)._data(graphql_error("GRAPHQL_VALIDATION_FAILED"))
+        Transport(ENDPOINT)._data(graphql_error("GRAPHQL_VALIDATION_FAILED"), ENDPOINT)
 
     assert not raised.value.transient
 

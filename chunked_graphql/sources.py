@@ -101,11 +101,24 @@ class ReceivedFile(UploadedFile, ChunkSource):
         return self.known_size or 0
 
 
+# Where as_source keeps the ReceivedFile it made for a File.
+_SOURCE = "_chunked_graphql_source"
+
+
 def as_source(value: object) -> ChunkSource | None:
     """The chunk source for a value a scalar named ``Upload`` passed on, or ``None`` for
-    anything that is not a file."""
+    anything that is not a file.
+
+    A ``File`` gets one ``ReceivedFile`` however often it is asked for, so that it can be
+    claimed once: another view (graphene-file-upload's) puts the same file at every path the
+    multipart ``map`` names, and graphene-file-upload's scalar hands it to every field as it is.
+    """
     if isinstance(value, ChunkSource):
         return value
     if isinstance(value, File):
-        return ReceivedFile(value)
+        source: ReceivedFile | None = getattr(value, _SOURCE, None)
+        if source is None:
+            source = ReceivedFile(value)
+            setattr(value, _SOURCE, source)
+        return source
     return None

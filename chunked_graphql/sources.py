@@ -19,6 +19,7 @@ So every value is both. Two kinds:
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
@@ -92,7 +93,16 @@ class ReceivedFile(UploadedFile, ChunkSource):
             # neither may be.
             return iter(())
         self._started = True
-        return self.received.chunks(BLOCK_SIZE)
+        return self._read_and_rewind()
+
+    def _read_and_rewind(self) -> Iterator[bytes]:
+        try:
+            yield from self.received.chunks(BLOCK_SIZE)
+        finally:
+            # Left at its start, as a project's own field that shares the part after the
+            # upload's expects an unread file: its read() would otherwise return b"".
+            with contextlib.suppress(ValueError, OSError):  # closed, or not seekable
+                self.received.seek(0)
 
     def is_empty(self) -> bool:
         return not self.received.size

@@ -131,6 +131,43 @@ def test_a_project_field_after_the_apps_cannot_read_a_streamed_part(client: Clie
 
 
 @pytest.mark.parametrize("url", APP_VIEWS + LEGACY_VIEWS)
+def test_a_project_field_after_the_apps_reads_a_received_file_whole(
+    client: Client, url: str
+) -> None:
+    """A file received whole (a request with several files, or any file at
+    graphene-file-upload's view) is left at its start by the upload. Was: read() in the later
+    field returned b"" (the upload had read the file to its end)."""
+    query = (
+        f"mutation($a: Upload!, $b: Upload!, $range: String) {{ {chunk('x', 'a')}"
+        f" y: setAvatar(file: $a) {PICTURE} z: setBanner(file: $b) {PICTURE} }}"
+    )
+    body = post(client, url, query, {"0": ["a"], "1": ["b"]}, range=RANGE)
+
+    digest = hashlib.md5(DATA).hexdigest()
+    assert body["data"]["y"]["readMd5"] == body["data"]["y"]["chunksMd5"] == digest, body
+    assert body["data"]["z"]["readMd5"] == digest
+    assert stored_bytes(body["data"]["x"]["id"]) == DATA
+
+
+@pytest.mark.parametrize("url", APP_VIEWS + LEGACY_VIEWS)
+def test_project_fields_before_and_after_the_apps_both_read_the_part(
+    client: Client, url: str
+) -> None:
+    """The first field receives the one file of the request whole, so the upload reads that
+    copy and the last field reads it again. Was: read() in the last field returned b""."""
+    query = (
+        f"mutation($a: Upload!, $range: String) {{ y: setAvatar(file: $a) {PICTURE}"
+        f" {chunk('x', 'a')} z: setBanner(file: $a) {PICTURE} }}"
+    )
+    body = post(client, url, query, {"0": ["a"]}, range=RANGE)
+
+    digest = hashlib.md5(DATA).hexdigest()
+    assert body["data"]["y"]["readMd5"] == body["data"]["z"]["readMd5"] == digest, body
+    assert body["data"]["z"]["chunksMd5"] == digest
+    assert stored_bytes(body["data"]["x"]["id"]) == DATA
+
+
+@pytest.mark.parametrize("url", APP_VIEWS + LEGACY_VIEWS)
 def test_a_value_that_is_not_a_file_is_a_missing_chunk(client: Client, url: str) -> None:
     """graphene-file-upload's scalar passes any value through; the app's resolvers still take
     only files."""

@@ -50,11 +50,11 @@ def client(user: Any) -> Client:
     return client
 
 
-def post(
+def send(
     client: Client, url: str, query: str, files_map: dict[str, list[str]], **variables: Any
-) -> dict[str, Any]:
+) -> Any:
     """A multipart request: each part of ``files_map`` (named for its key, 20 bytes) at the
-    variables it names."""
+    variables it names. The response as it came."""
     for names in files_map.values():
         variables.update(dict.fromkeys(names))
     data: dict[str, Any] = {
@@ -65,7 +65,14 @@ def post(
     }
     for key in files_map:
         data[key] = SimpleUploadedFile(f"{key}.bin", DATA)
-    response = client.post(url, data)
+    return client.post(url, data)
+
+
+def post(
+    client: Client, url: str, query: str, files_map: dict[str, list[str]], **variables: Any
+) -> dict[str, Any]:
+    """The body of ``send``'s request, which must be answered with HTTP 200."""
+    response = send(client, url, query, files_map, **variables)
     assert response.status_code == 200, response.content
     body: dict[str, Any] = response.json()
     return body
@@ -181,3 +188,25 @@ def test_a_value_that_is_not_a_file_is_a_missing_chunk(client: Client, url: str)
     assert response.status_code == 200, response.content
     assert response.json()["data"]["x"]["__typename"] == "MissingChunk"
     assert ChunkedUpload.objects.count() == 0
+
+
+@pytest.mark.parametrize("files", [1, 2])
+def test_a_project_file_over_max_chunk_size_is_refused(
+    client: Client, settings: Any, files: int
+) -> None:
+    """At the app's endpoint every file part is received at most MAX_CHUNK_SIZE bytes far, also
+    one that only a project's mutation reads."""
+    settings.CHUNKED_GRAPHQL_MAX_CHUNK_SIZE = len(DATA) - 1
+    if files == 1:
+        query = "mutation($a: Upload!) { y: setAvatar(file: $a) { size } }"
+        files_map = {"0": ["a"]}
+    else:
+        query = (
+            "mutation($a: Upload!, $b: Upload!) {"
+            " y: setAvatar(file: $a) { size } z: setBanner(file: $b) { size } }"
+        )
+        files_map = {"0": ["a"], "1": ["b"]}
+    response = send(client, "/graphql/", query, files_map)
+
+    assert response.status_code == 400, response.content
+    assert "exceeds MAX_CHUNK_SIZE" in response.json()["errors"][0]["message"]

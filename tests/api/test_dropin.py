@@ -37,12 +37,6 @@ def chunk(alias: str, variable: str) -> str:
     )
 
 
-@pytest.fixture(autouse=True)
-def project_schema(settings: Any) -> None:
-    """``/graphql/`` is the app's URLs, serving ``GRAPHENE["SCHEMA"]``: the project's."""
-    settings.GRAPHENE = {"SCHEMA": "tests.support.project_site.schema.schema"}
-
-
 @pytest.fixture
 def client(user: Any) -> Client:
     client = Client()

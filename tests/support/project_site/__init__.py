@@ -11,5 +11,5 @@ Django's test database creation makes the tables of apps without them.
 # The settings a gunicorn server needs to serve this project (``gunicorn(settings=...)``).
 SERVER_SETTINGS = {
     "ROOT_URLCONF": "tests.support.project_site.urls",
-    "GRAPHENE": {"SCHEMA": "tests.support.project_site.schema.schema"},
+    "GRAPHENE": {"SCHEMA": "tests.support.project_site.schema.schema"},  # as the project has it
 }

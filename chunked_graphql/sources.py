@@ -19,6 +19,7 @@ So every value is both. Two kinds:
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
@@ -92,7 +93,16 @@ class ReceivedFile(UploadedFile, ChunkSource):
             # neither may be.
             return iter(())
         self._started = True
-        return self.received.chunks(BLOCK_SIZE)
+        return self._read_and_rewind()
+
+    def _read_and_rewind(self) -> Iterator[bytes]:
+        try:
+            yield from self.received.chunks(BLOCK_SIZE)
+        finally:
+            # Left at its start, as a project's own field that shares the part after the
+            # upload's expects an unread file: its read() would otherwise return b"".
+            with contextlib.suppress(ValueError, OSError):  # closed, or not seekable
+                self.received.seek(0)
 
     def is_empty(self) -> bool:
         return not self.received.size
@@ -101,19 +111,24 @@ class ReceivedFile(UploadedFile, ChunkSource):
         return self.known_size or 0
 
 
+# Where as_source keeps the ReceivedFile it made for a File.
+_SOURCE = "_chunked_graphql_source"
+
+
 def as_source(value: object) -> ChunkSource | None:
     """The chunk source for a value a scalar named ``Upload`` passed on, or ``None`` for
-    anything that is not a file. One Django file always gives the same source, so a file that a
-    view put at several variables (graphene-file-upload's does) is still claimed once."""
+    anything that is not a file.
+
+    A ``File`` gets one ``ReceivedFile`` however often it is asked for, so that it can be
+    claimed once: another view (graphene-file-upload's) puts the same file at every path the
+    multipart ``map`` names, and graphene-file-upload's scalar hands it to every field as it is.
+    """
     if isinstance(value, ChunkSource):
         return value
     if isinstance(value, File):
-        source = getattr(value, _SOURCE, None)
+        source: ReceivedFile | None = getattr(value, _SOURCE, None)
         if source is None:
             source = ReceivedFile(value)
             setattr(value, _SOURCE, source)
         return source
     return None
-
-
-_SOURCE = "_chunked_graphql_source"

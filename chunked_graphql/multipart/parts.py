@@ -104,9 +104,13 @@ class StreamedPart(UploadedFile, ChunkSource):
 
     def blocks(self) -> Iterator[bytes]:
         if self._spooled is not None:
-            # Received whole already: the service reads the received copy.
+            # Received whole already: the service reads the received copy, and leaves it at
+            # its start for a project's field after it, as ReceivedFile does.
             self._spooled.seek(0)
-            yield from iter(lambda: self._spooled.read(READ_SIZE), b"")
+            try:
+                yield from iter(lambda: self._spooled.read(READ_SIZE), b"")
+            finally:
+                self._spooled.seek(0)
             return
         while True:
             if self._peeked is not None:

@@ -102,6 +102,25 @@ class Http:
             files={"0": (part_filename, file, "application/octet-stream")},
         )
 
+    def send_files(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        files: dict[str, tuple[str, bytes, str]],
+        url: str | None = None,
+    ) -> requests.Response:
+        """POST a multipart request with one file part per entry of ``files``: a variable's
+        name to the part's ``(filename, bytes, content type)``, in that order. The response as
+        it came."""
+        placeholders = dict.fromkeys(files)
+        operations = json.dumps({"query": query, "variables": {**variables, **placeholders}})
+        files_map = {str(i): [f"variables.{name}"] for i, name in enumerate(files)}
+        return self.raw(
+            url,
+            data={"operations": operations, "map": json.dumps(files_map)},
+            files={str(i): part for i, part in enumerate(files.values())},
+        )
+
     def send_chunk(
         self,
         data: bytes,
@@ -135,6 +154,17 @@ class Http:
     ) -> dict[str, Any]:
         """The ``data`` of an operation that must be answered without GraphQL errors."""
         return self.data(self.send(query, variables, file=file, url=url))
+
+    def post_files(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        files: dict[str, tuple[str, bytes, str]],
+        url: str | None = None,
+    ) -> dict[str, Any]:
+        """The ``data`` of a multipart request with several files (see ``send_files``), which
+        must be answered without GraphQL errors."""
+        return self.data(self.send_files(query, variables, files, url=url))
 
     @staticmethod
     def data(response: requests.Response) -> dict[str, Any]:

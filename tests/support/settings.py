@@ -6,7 +6,7 @@ import os
 import tempfile
 
 from example_site.settings import *  # noqa: F403
-from example_site.settings import DATABASES
+from example_site.settings import DATABASES, INSTALLED_APPS
 
 _TMP = tempfile.mkdtemp(prefix="chunked-graphql-tests-")
 
@@ -21,6 +21,9 @@ else:
     # A test database of this run's own: runs from several checkouts, or the ABSTRACT_MODEL
     # suite's own process, must not create and drop each other's.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+
+# A project using the app beside graphene-file-upload (tests/support/project_site).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.support.project_site"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The example site demonstrates a completion hook; the tests install their own where needed.

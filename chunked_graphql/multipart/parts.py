@@ -52,7 +52,9 @@ class StreamedPart(UploadedFile, ChunkSource):
     def file(self) -> Any:
         if self._spooled is None:
             if self._consumed:
-                raise ValueError("This file part has already been streamed to the storage.")
+                # The request's own doing (a field reading a part an upload streamed before it):
+                # its message is for the client, as a malformed body's is.
+                raise RequestBodyError("This file part has already been streamed to the storage.")
             self._spooled = spool_blocks(self.blocks(), self._reader, self.name or "")
         return self._spooled
 

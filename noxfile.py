@@ -43,6 +43,12 @@ COMBINATIONS = [
     ("3.13", "6.1", "sqlite"),
 ]
 
+# The newest pair also proves what a new project on it does: the built wheel installed in a fresh
+# virtualenv serving a startproject site, and a project's graphene-file-upload mutations beside
+# the app's over gunicorn.
+NEWEST = ("3.13", "6.1")
+ADOPTION_TESTS = ["tests/e2e/test_release.py", "tests/e2e/test_dropin.py"]
+
 TESTS = [
     "tests/unit",
     "tests/api",
@@ -76,6 +82,8 @@ def _define(python: str, django: str, database: str) -> None:
         session.install(*packages)
         env = {"DATABASE_URL": url or ""}
         session.run("pytest", "-p", "no:cacheprovider", *TESTS, *session.posargs, env=env)
+        if (python, django) == NEWEST and not session.posargs:
+            session.run("pytest", "-p", "no:cacheprovider", *ADOPTION_TESTS, env=env)
 
     run.__doc__ = f"Python {python}, Django {django}, {database}: contract, concurrency, interop."
     name = f"py{python}-django{django}-{database}"

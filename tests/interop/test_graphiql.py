@@ -27,7 +27,11 @@ def graphiql(browser: Any, gunicorn: Any, api: GraphQLClient) -> Any:
     """GraphiQL, signed in as the user who owns one upload; ``page.outside`` lists every request
     the page tried to send elsewhere."""
     api.start(b"0123456789", 4, filename="from-graphiql.bin")
-    server = gunicorn(workers=1, settings={"CHUNKED_GRAPHQL_GRAPHIQL": True})
+    # Both off by default with DEBUG off, as under gunicorn here; a team exploring turns them on.
+    server = gunicorn(
+        workers=1,
+        settings={"CHUNKED_GRAPHQL_GRAPHIQL": True, "CHUNKED_GRAPHQL_INTROSPECTION": True},
+    )
     site = urlsplit(server.url).netloc
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT_MS)

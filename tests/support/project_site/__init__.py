@@ -4,8 +4,8 @@ app's (``setBanner``), the app's ``Query`` and ``Mutation`` mixins in the same s
 graphene-file-upload's view kept on other URLs.
 
 The test settings install it (``tests.support.settings``), so its table exists in the test
-database; a gunicorn server serves its URLs with ``SERVER_SETTINGS``. It has no migrations:
-Django's test database creation makes the tables of apps without them.
+database; a gunicorn server serves its URLs with ``SERVER_SETTINGS``. Its migration makes the
+table after ``auth_user``, which the table's foreign key needs.
 """
 
 # The settings a gunicorn server needs to serve this project (``gunicorn(settings=...)``).

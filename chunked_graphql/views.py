@@ -52,14 +52,14 @@ from graphql import (
     validate_schema,
 )
 
-from . import failures, limits
+from . import documents, failures, limits
 from .deadlines import body_deadline
 from .exceptions import RequestBodyError
 from .multipart import MultipartRequest, load_body, parse_multipart_operations
 
 # Documents that passed validation, by query text (and schema, rules and limits); a document
-# is never changed by execution. Bounded in number and in memory (limits.DocumentCache).
-_DOCUMENTS = limits.DocumentCache()
+# is never changed by execution. Bounded in number and in memory (documents.DocumentCache).
+_DOCUMENTS = documents.DocumentCache()
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -223,7 +223,7 @@ class ChunkedUploadGraphQLView(GraphQLView):
         except RecursionError:
             raise limits.nested_too_deeply() from None
         if not errors:
-            _DOCUMENTS.put(key, document, limits.document_cost(query, document))
+            _DOCUMENTS.put(key, document, documents.document_cost(query, document))
         return document, errors
 
     def error_response(

@@ -10,16 +10,14 @@ from typing import Any
 import pytest
 from graphql import get_introspection_query, parse, specified_rules
 
-from chunked_graphql import limits
+from chunked_graphql import documents, limits
+from chunked_graphql.documents import DocumentCache, document_cost, token_count
 from chunked_graphql.limits import (
-    DocumentCache,
     IntrospectionOff,
     QueryRefused,
     check_document,
-    document_cost,
     measure,
     parse_query,
-    token_count,
     upload_field_names,
 )
 from chunked_graphql.settings import DEFAULTS
@@ -375,4 +373,4 @@ def test_document_cost_counts_its_text_and_every_token_it_keeps() -> None:
     query = "{ a b } # note"
     document = parse(query)
     assert token_count(document) == 7  # <SOF> { a b } #note <EOF>
-    assert document_cost(query, document) == len(query) + limits.TOKEN_COST * 7
+    assert document_cost(query, document) == len(query) + documents.TOKEN_COST * 7

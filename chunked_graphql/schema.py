@@ -21,7 +21,6 @@ from . import services
 from .exceptions import ChunkedUploadError, ChunkStorageError
 from .models import AbstractChunkedUpload
 from .scalars import Upload
-from .sources import ChunkSource, as_source
 from .types import (
     CancelledUpload,
     CancelUploadResult,
@@ -68,12 +67,6 @@ def _addressed(info: Any, upload_id: str | None) -> str | None:
     match = getattr(info.context, "resolver_match", None)
     addressed: str | None = match.kwargs.get(URL_UPLOAD_ID) if match is not None else None
     return addressed
-
-
-def _chunk(value: Any) -> ChunkSource | None:
-    # The app's Upload scalar hands over a ChunkSource already; a project's scalar of the same
-    # name (graphene keeps the first one registered) may hand over anything.
-    return as_source(value)
 
 
 class Query(graphene.ObjectType):
@@ -145,7 +138,7 @@ class UploadChunk(graphene.Mutation):
     ) -> Any:
         return services.upload_chunk(
             user=_user(info),
-            chunk=_chunk(file),
+            chunk=file,
             content_range=content_range,
             upload_id=_addressed(info, upload_id),
             filename=filename,
@@ -178,7 +171,7 @@ class CompleteUpload(graphene.Mutation):
         if addressed is None:
             return services.upload_whole_file(
                 user=_user(info),
-                file=_chunk(file),
+                file=file,
                 filename=filename,
                 checksum=checksum,
                 request=info.context,

@@ -105,10 +105,6 @@ class ChunkedUploadGraphQLView(GraphQLView):
                     load_body(request)
             except RequestBodyError as exc:
                 return self.error_response(request, HttpResponseBadRequest(), str(exc))
-            except RecursionError:  # 'operations' or 'map' nested beyond json's recursion
-                return self.error_response(
-                    request, HttpResponseBadRequest(), failures.NESTED_TOO_DEEPLY
-                )
         response: HttpResponse = super().dispatch(request, *args, **kwargs)
         if self._multipart is not None:
             if self._multipart.error is not None:

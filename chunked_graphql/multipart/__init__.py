@@ -30,6 +30,7 @@ from django.utils.datastructures import MultiValueDict
 from python_multipart.multipart import parse_options_header
 
 from ..exceptions import RequestBodyError
+from ..failures import NESTED_TOO_DEEPLY
 from .parts import StreamedPart, content_type, spool
 from .reader import BodyLimits, MultipartReader, disposition
 
@@ -159,6 +160,8 @@ def _json(raw: str, name: str) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise RequestBodyError(f"{name!r} is not valid JSON: {exc}") from exc
+    except RecursionError:  # nested beyond what json can read
+        raise RequestBodyError(NESTED_TOO_DEEPLY) from None
 
 
 def _place(operations: Any, path: str, file: Any) -> None:

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 else:
     User = Any
 
-#: What the service accepts as a chunk: what the ``Upload`` scalar passes on, or any Django file
-#: from a project's own code.
+#: What the service accepts as a chunk: what the app's ``Upload`` scalar passes on, any Django
+#: file from a project's own code, or whatever a project's scalar of the same name passes on
+#: (graphene keeps the first registered); anything that is not a file is a missing chunk.
 Chunk = ChunkSource | File | None
 
 logger = logging.getLogger("chunked_graphql.services")

@@ -18,10 +18,22 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 NODE_DIR := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
+# The JavaScript client package (js/client): npm ci from its lockfile, then its TypeScript build,
+# which the Node interop test (tests/interop/test_js_client.py) imports.
+JS_CLIENT := js/client
+JS_CLIENT_STAMP := $(JS_CLIENT)/node_modules/.package-lock.json
+JS_CLIENT_BUILD := $(JS_CLIENT)/dist/index.js
+JS_CLIENT_SOURCES := $(wildcard $(JS_CLIENT)/src/*.ts $(JS_CLIENT)/src/generated/*.ts) $(JS_CLIENT)/build-worker.mjs \
+	$(JS_CLIENT)/tsconfig.json
+# The example site's home page script (Uppy's Dashboard with the client's plugin), bundled from
+# js/example-site into the site's static files (git-ignored).
+EXAMPLE_JS := js/example-site
+EXAMPLE_JS_STAMP := $(EXAMPLE_JS)/node_modules/.package-lock.json
+EXAMPLE_JS_BUILD := example_site/static/example_site/build/uploader.js
 # The second test run's database; pytest-django creates and drops test_<name> on it.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-fast lint schema bench clean interop-deps
+.PHONY: run test test-fast lint schema bench clean interop-deps js-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +41,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(EXAMPLE_JS_BUILD)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -41,7 +53,7 @@ lint: $(STAMP)
 
 # Outside CI a machine without apt or node still runs the rest: those tests then skip, saying
 # why. In CI (CI set) a failed install fails here, and the tests would fail rather than skip.
-interop-deps: $(CHROMIUM) $(NODE_STAMP)
+interop-deps: $(CHROMIUM) $(NODE_STAMP) $(JS_CLIENT_BUILD) $(EXAMPLE_JS_BUILD)
 
 $(CHROMIUM):
 	@if command -v apt-get >/dev/null && apt-get update -qq && \
@@ -54,7 +66,36 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	then :; elif [ -n "$$CI" ]; then echo "could not install the npm packages" >&2; exit 1; \
 	else echo "warning: npm packages not installed; the Apollo tests will be skipped" >&2; fi
 
-test: lint docs interop-deps
+$(JS_CLIENT_STAMP): $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
+	@if command -v npm >/dev/null && npm ci --prefix $(JS_CLIENT) --no-audit --no-fund --loglevel=error; \
+	then :; elif [ -n "$$CI" ]; then echo "could not install the npm packages of $(JS_CLIENT)" >&2; exit 1; \
+	else echo "warning: npm packages of $(JS_CLIENT) not installed; its tests will be skipped" >&2; fi
+
+$(JS_CLIENT_BUILD): $(JS_CLIENT_STAMP) $(JS_CLIENT_SOURCES)
+	@if [ -d $(JS_CLIENT)/node_modules ]; then npm run --prefix $(JS_CLIENT) --silent build; \
+	elif [ -n "$$CI" ]; then echo "cannot build $(JS_CLIENT) without its npm packages" >&2; exit 1; fi
+
+$(EXAMPLE_JS_STAMP): $(EXAMPLE_JS)/package.json $(EXAMPLE_JS)/package-lock.json | $(JS_CLIENT_STAMP)
+	@if command -v npm >/dev/null && npm ci --prefix $(EXAMPLE_JS) --no-audit --no-fund --loglevel=error; \
+	then :; elif [ -n "$$CI" ]; then echo "could not install the npm packages of $(EXAMPLE_JS)" >&2; exit 1; \
+	else echo "warning: npm packages of $(EXAMPLE_JS) not installed; the home page has no uploader" >&2; fi
+
+$(EXAMPLE_JS_BUILD): $(EXAMPLE_JS_STAMP) $(JS_CLIENT_BUILD) $(EXAMPLE_JS)/src/main.js $(EXAMPLE_JS)/build.mjs
+	@if [ -d $(EXAMPLE_JS)/node_modules ]; then npm run --prefix $(EXAMPLE_JS) --silent build; \
+	elif [ -n "$$CI" ]; then echo "cannot build $(EXAMPLE_JS) without its npm packages" >&2; exit 1; fi
+
+# The package's unit tests (Vitest), its generated types checked against schema.graphql.
+js-test: $(JS_CLIENT_BUILD)
+	@if [ -d $(JS_CLIENT)/node_modules ]; then cd $(JS_CLIENT) && npx --no-install vitest run; \
+	elif [ -n "$$CI" ]; then echo "cannot test $(JS_CLIENT) without its npm packages" >&2; exit 1; \
+	else echo "warning: skipping the tests of $(JS_CLIENT)" >&2; fi
+
+# Regenerate js/client's TypeScript types after changing schema.graphql (js-test checks them).
+.PHONY: js-codegen
+js-codegen: $(JS_CLIENT_STAMP)
+	cd $(JS_CLIENT) && npx --no-install graphql-codegen --config codegen.ts
+
+test: lint docs interop-deps js-test
 	$(BIN)/pytest
 	@status=0; $(BIN)/python -m tests.support.check_postgres "$(POSTGRES_URL)" || status=$$?; \
 	if [ $$status -eq 0 ]; then DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest; \
@@ -98,9 +139,12 @@ graphiql-assets:
 	npm ci --prefix js/graphiql --no-audit --no-fund --loglevel=error
 	node js/graphiql/copy-assets.mjs
 
-# Regenerate the checked-in SDL after changing the schema (tests/api/test_schema.py checks it).
-schema: $(STAMP)
+# Regenerate the checked-in SDL after changing the schema (tests/api/test_schema.py checks it),
+# then js/client's TypeScript types from it (js-test checks those), which a description's
+# rewording alone changes.
+schema: $(STAMP) $(JS_CLIENT_STAMP)
 	$(BIN)/python manage.py graphql_schema --schema example_site.schema.schema --out schema.graphql
+	cd $(JS_CLIENT) && npx --no-install graphql-codegen --config codegen.ts
 
 # The benchmark against drf-chunked-upload 0.6.0 (bench/README.md): about 11 minutes on 2 cores.
 # BENCH_ARGS=--quick: a smoke check of under a minute; BENCH_ARGS=--help: every option.
@@ -109,7 +153,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .nox db.sqlite3 media .pytest_cache .mypy_cache .ruff_cache test-artifacts \
-		$(NODE_DIR)/node_modules
+		$(NODE_DIR)/node_modules $(JS_CLIENT)/node_modules $(JS_CLIENT)/dist \
+		$(EXAMPLE_JS)/node_modules example_site/static/example_site/build
 
 # Load: 50 concurrent uploads of 1-64 MiB through gunicorn with 4 workers, every stored file's
 # checksum verified (bench/README.md). LOAD_ARGS=--help: every option.

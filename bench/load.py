@@ -2,6 +2,7 @@
 
     make load                                   # 50 uploads of 1-64 MiB, 50 client threads
     .venv/bin/python -m bench.load --uploads 200 --concurrency 100 --workers 8
+    .venv/bin/python -m bench.load --parallel 4  # parallel uploads, 4 chunks of each at once
     .venv/bin/python -m bench.load --database-url postgres://postgres@127.0.0.1:5432/load
     .venv/bin/python -m bench.load --help
 
@@ -11,6 +12,9 @@ gunicorn with ``--workers`` sync workers, on SQLite in a temporary directory unl
 upload gets a size drawn log-uniformly between ``--min-size`` and ``--max-size`` and one of the
 ``--chunk-sizes``, from ``--seed``; ``--concurrency`` client threads send them, each chunk as an
 ``uploadChunk`` mutation, then ``completeUpload`` with the md5 the client computed while sending.
+With ``--parallel N`` (N > 1) each upload is a parallel one instead (``createUpload`` with
+``parallel: true`` and the upload's chunk size) whose chunks go out from N sender threads at once,
+each taking the next chunk in ascending order, as the project's client sends them.
 
 Once every upload has finished, each stored file is read back and its md5 compared with the
 client's (the server compared it too, on completion). It prints a Markdown table: total
@@ -40,12 +44,15 @@ from typing import Any
 import requests
 
 from bench import clients
-from bench.run import ROOT, machine, run_checked, server_env
+from bench.console import machine
 from bench.servers import Gunicorn, ServerError
+from bench.sites import ROOT, run_checked, server_env
 
 KIB = 1024
 MIB = 1024 * KIB
 DEFAULT_CHUNK_SIZES = (256 * KIB, MIB, 4 * MIB, 8 * MIB)
+# What an upload's requests may fail with; each is that upload's error.
+FAILURES = (clients.UploadFailed, requests.RequestException, ValueError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class Outcome:
     completed: bool = False
     verified: bool = False
     error: str | None = None
+    most_in_flight: int = 0  # the most chunk requests of this upload awaiting their answer
 
 
 @dataclass
@@ -144,8 +152,13 @@ class Source:
             yield start, self.pool[at : at + length]
 
 
-def upload(url: str, planned: Planned, source: Source, headers: dict[str, str]) -> Outcome:
-    """Send one upload chunk by chunk, then complete it; every failure lands in ``error``."""
+def upload(
+    url: str, planned: Planned, source: Source, headers: dict[str, str], parallel: int = 1
+) -> Outcome:
+    """Send one upload chunk by chunk (``parallel`` > 1: that many chunks at once, see
+    ``upload_parallel``), then complete it; every failure lands in ``error``."""
+    if parallel > 1:
+        return upload_parallel(url, planned, source, headers, parallel)
     outcome = Outcome(planned)
     digest = hashlib.md5()
     try:
@@ -161,20 +174,92 @@ def upload(url: str, planned: Planned, source: Source, headers: dict[str, str]) 
                 began = time.perf_counter()
                 result = clients._graphql(session, url, clients.UPLOAD_CHUNK, variables, chunk)
                 outcome.chunk_latencies.append(time.perf_counter() - began)
+                outcome.most_in_flight = 1
                 if result["__typename"] != "ChunkedUpload":
                     raise clients.UploadFailed(f"chunk at {start}: {result}")
                 if result["offset"] != start + len(chunk):
                     raise clients.UploadFailed(f"chunk at {start}: offset {result['offset']}")
                 outcome.upload_id = result["id"]
-            outcome.md5 = digest.hexdigest()
-            variables = {"id": outcome.upload_id, "sum": outcome.md5}
-            began = time.perf_counter()
-            result = clients._graphql(session, url, clients.COMPLETE, variables, None)
-            outcome.completion_latency = time.perf_counter() - began
-            if result.get("status") != "COMPLETE":
-                raise clients.UploadFailed(f"completion: {result}")
-            outcome.completed = True
-    except (clients.UploadFailed, requests.RequestException, ValueError, KeyError) as error:
+            complete(session, url, outcome, digest.hexdigest())
+    except FAILURES as error:
+        outcome.error = f"{type(error).__name__}: {error}"[:2000]
+    return outcome
+
+
+def complete(session: requests.Session, url: str, outcome: Outcome, md5: str) -> None:
+    """completeUpload with the whole file's md5, timed; a refusal raises ``UploadFailed``."""
+    outcome.md5 = md5
+    variables = {"id": outcome.upload_id, "sum": md5}
+    began = time.perf_counter()
+    result = clients._graphql(session, url, clients.COMPLETE, variables, None)
+    outcome.completion_latency = time.perf_counter() - began
+    if result.get("status") != "COMPLETE":
+        raise clients.UploadFailed(f"completion: {result}")
+    outcome.completed = True
+
+
+def upload_parallel(
+    url: str, planned: Planned, source: Source, headers: dict[str, str], parallel: int
+) -> Outcome:
+    """``createUpload`` (parallel, in chunks of the planned size), then ``parallel`` senders,
+    each with its own session, taking the chunks in ascending order, then ``completeUpload``
+    with the md5 of the whole once every chunk was answered."""
+    outcome = Outcome(planned)
+    digest = hashlib.md5()
+    handed = source.chunks(planned)
+    lock = threading.Lock()  # over ``handed``, ``digest`` and the count of requests in flight
+    in_flight = 0
+    failures: list[str] = []
+
+    def take() -> tuple[int, bytes] | None:
+        nonlocal in_flight
+        with lock:
+            item = None if failures else next(handed, None)
+            if item is not None:
+                digest.update(item[1])  # handed out in order, so hashed in order
+                in_flight += 1
+                outcome.most_in_flight = max(outcome.most_in_flight, in_flight)
+            return item
+
+    def sender(upload_id: str) -> None:
+        nonlocal in_flight
+        with requests.Session() as session:
+            session.headers.update(headers)
+            while (item := take()) is not None:
+                start, chunk = item
+                began = time.perf_counter()
+                try:
+                    clients.send_ours_chunk(
+                        session, url, upload_id, start, chunk, planned.size, name, None
+                    )
+                except FAILURES as error:
+                    failures.append(f"{type(error).__name__}: {error}")
+                finally:
+                    outcome.chunk_latencies.append(time.perf_counter() - began)
+                    with lock:
+                        in_flight -= 1
+
+    name = f"load-{planned.index}.bin"
+    try:
+        with requests.Session() as session:
+            session.headers.update(headers)
+            variables = {"name": name, "size": planned.size, "chunkSize": planned.chunk_size}
+            created = clients._graphql(session, url, clients.CREATE, variables, None)
+            if created["__typename"] != "ChunkedUpload":
+                raise clients.UploadFailed(f"createUpload: {created}")
+            outcome.upload_id = created["id"]
+            senders = [
+                threading.Thread(target=sender, args=(created["id"],), name=f"sender-{n}")
+                for n in range(parallel)
+            ]
+            for thread in senders:
+                thread.start()
+            for thread in senders:
+                thread.join()
+            if failures:
+                raise clients.UploadFailed(failures[0])
+            complete(session, url, outcome, digest.hexdigest())
+    except FAILURES as error:
         outcome.error = f"{type(error).__name__}: {error}"[:2000]
     return outcome
 
@@ -200,9 +285,11 @@ def run_load(
     planned: Sequence[Planned],
     concurrency: int,
     headers: dict[str, str] | None = None,
+    parallel: int = 1,
 ) -> LoadReport:
-    """Send every planned upload to ``base_url`` from ``concurrency`` threads at once, then
-    check what the server stored under ``media_root``. Throughput counts the sending only."""
+    """Send every planned upload to ``base_url`` from ``concurrency`` threads at once (each
+    with ``parallel`` chunks in flight), then check what the server stored under
+    ``media_root``. Throughput counts the sending only."""
     url = f"{base_url}/graphql/"
     source = Source(max(p.chunk_size for p in planned))
     start_together = threading.Barrier(min(concurrency, len(planned)))
@@ -210,7 +297,7 @@ def run_load(
     def one(item: Planned) -> Outcome:
         if item.index < start_together.parties:
             start_together.wait()
-        return upload(url, item, source, headers or {})
+        return upload(url, item, source, headers or {}, parallel)
 
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -294,6 +381,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=list(DEFAULT_CHUNK_SIZES),
         help="each upload uses one of these (256K 1M 4M 8M)",
     )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        help="chunks in flight per upload: above 1, each upload is a parallel one (createUpload "
+        "with parallel: true) sent by that many threads of its own; 1 sends serially (1)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="for the sizes and the data (0)")
     parser.add_argument(
         "--database-url",
@@ -301,8 +395,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "default: SQLite in a temporary directory",
     )
     args = parser.parse_args(argv)
-    if min(args.uploads, args.concurrency, args.workers) < 1:
-        parser.error("uploads, concurrency and workers must be positive")
+    if min(args.uploads, args.concurrency, args.workers, args.parallel) < 1:
+        parser.error("uploads, concurrency, workers and parallel must be positive")
     if args.min_size > args.max_size:
         parser.error("--min-size is larger than --max-size")
     return args
@@ -339,6 +433,7 @@ def machine_line(info: dict[str, Any], args: argparse.Namespace) -> str:
         f"{info['cpu']}, {info['cores']} cores, {info['ram_gib']:.0f} GiB RAM, "
         f"Python {info['python']}, {info['kernel']}; gunicorn with {args.workers} sync workers, "
         f"{database}, loopback, {args.concurrency} client threads (`requests`)"
+        + (f", each with {args.parallel} sender threads" if args.parallel > 1 else "")
     )
 
 
@@ -348,15 +443,24 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="chunked-graphql-load-") as tmp:
         server, media = start_site(Path(tmp), args.workers, args.database_url)
         try:
-            report = run_load(server.base_url, media, planned, args.concurrency)
+            report = run_load(
+                server.base_url, media, planned, args.concurrency, parallel=args.parallel
+            )
             log = server.log()
         finally:
             server.stop()
     command = shlex.join(["python", "-m", "bench.load", *(argv or sys.argv[1:])])
     chunk_sizes = ", ".join(map(label, args.chunk_sizes))
+    peak = max((o.most_in_flight for o in report.outcomes), default=0)
     print(
         f"`{command}`: {args.uploads} uploads of {label(args.min_size)}-{label(args.max_size)} "
-        f"in chunks of {chunk_sizes}."
+        f"in chunks of {chunk_sizes}"
+        + (
+            f", each a parallel upload sent by {args.parallel} threads (at most {peak} chunks "
+            "of one upload were in flight at once)."
+            if args.parallel > 1
+            else "."
+        )
     )
     print()
     print(f"Machine: {machine_line(machine(), args)}.")

@@ -26,6 +26,8 @@ chunked_graphql.E032    STALL_TIMEOUT is neither None nor a positive number of s
 chunked_graphql.E033    REQUEST_TIME_LIMIT is neither None nor a positive number of seconds
 chunked_graphql.E034    STALL_TIMEOUT is shorter than REQUEST_GRACE
 chunked_graphql.E040    MAX_PAGE_SIZE is not a positive integer
+chunked_graphql.E050    MAX_INCOMPLETE_UPLOADS is neither None nor a positive integer
+chunked_graphql.E051    MAX_INCOMPLETE_BYTES is neither None nor a positive integer
 chunked_graphql.W001    a SQLite database without ``"transaction_mode": "IMMEDIATE"``
 chunked_graphql.W002    the URL ``chunked_graphql:upload`` cannot be reversed
 ======================  ==========================================================================
@@ -143,6 +145,17 @@ def _setting_errors() -> Iterator[checks.CheckMessage]:
             f"must be a positive integer, not {max_page_size!r}.",
             "chunked_graphql.E040",
         )
+
+    # The per-user quotas on incomplete uploads (services/quotas.py).
+    for name, check_id in (
+        ("MAX_INCOMPLETE_UPLOADS", "chunked_graphql.E050"),
+        ("MAX_INCOMPLETE_BYTES", "chunked_graphql.E051"),
+    ):
+        quota = raw(name)
+        if quota is not None and (
+            not isinstance(quota, int) or isinstance(quota, bool) or quota <= 0
+        ):
+            yield _error(name, f"must be None or a positive integer, not {quota!r}.", check_id)
     yield from _request_limit_errors()
     yield from _deadline_errors()
 

@@ -140,14 +140,17 @@ class BodyBudget:
     def deadline(self) -> float | None:
         """When the current wait runs out of budget, or ``None`` when the server is not waiting
         or nothing limits it."""
-        if self.waiting_since is None:
+        # Called twice for every read of the body: no lists, no min().
+        since = self.waiting_since
+        if since is None:
             return None
-        candidates: list[float] = []
-        if self.balance is not None:
-            candidates.append(self.waiting_since + self.balance)
-        if self.limits.time_limit is not None:
-            candidates.append(self.started + self.limits.time_limit)
-        return min(candidates, default=None)
+        at = None if self.balance is None else since + self.balance
+        limit = self.limits.time_limit
+        if limit is not None:
+            end = self.started + limit
+            if at is None or end < at:
+                at = end
+        return at
 
     def overdue(self, now: float) -> bool:
         deadline = self.deadline()

@@ -13,9 +13,14 @@
     │   ├── MissingChecksum         MISSING_CHECKSUM         400  (algorithm)
     │   ├── ChecksumMismatch        CHECKSUM_MISMATCH        400
     │   ├── UploadAlreadyComplete   ALREADY_COMPLETE         400
-    │   ├── UploadIncomplete        INCOMPLETE               400  (offset, expected_size)
+    │   ├── UploadIncomplete        INCOMPLETE               400  (offset, expected_size,
+    │   │                                                          missing_ranges)
     │   ├── InvalidFilename         INVALID_FILENAME         400
-    │   └── AuthenticationRequired  AUTHENTICATION_REQUIRED  401
+    │   ├── AuthenticationRequired  AUTHENTICATION_REQUIRED  401
+    │   ├── InvalidChunkChecksum    INVALID_CHUNK_CHECKSUM   400
+    │   ├── ChunkChecksumMismatch   CHUNK_CHECKSUM_MISMATCH  400
+    │   ├── InvalidChunkSize        INVALID_CHUNK_SIZE       400  (min_chunk_size, max_chunk_size)
+    │   └── QuotaExceeded           QUOTA_EXCEEDED           403  (quota, limit)
     ├── RequestBodyError                  the body cannot be turned into operations: HTTP 400
     │   └── ChunkReadError                it broke off inside a file part a resolver was reading
     └── ChunkStorageError                 the storage failed: GraphQL error STORAGE_ERROR
@@ -40,12 +45,14 @@ from __future__ import annotations
 import enum
 from typing import ClassVar
 
+CREATE_UPLOAD = "createUpload"
 UPLOAD_CHUNK = "uploadChunk"
 COMPLETE_UPLOAD = "completeUpload"
 CANCEL_UPLOAD = "cancelUpload"
 
 #: The mutations that answer typed errors, each with its result union's name.
 RESULT_UNIONS: dict[str, str] = {
+    CREATE_UPLOAD: "CreateUploadResult",
     UPLOAD_CHUNK: "UploadChunkResult",
     COMPLETE_UPLOAD: "CompleteUploadResult",
     CANCEL_UPLOAD: "CancelUploadResult",
@@ -69,6 +76,17 @@ class ErrorCode(enum.Enum):
     INCOMPLETE = "INCOMPLETE"
     INVALID_FILENAME = "INVALID_FILENAME"
     AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED"
+    INVALID_CHUNK_CHECKSUM = "INVALID_CHUNK_CHECKSUM"
+    CHUNK_CHECKSUM_MISMATCH = "CHUNK_CHECKSUM_MISMATCH"
+    INVALID_CHUNK_SIZE = "INVALID_CHUNK_SIZE"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+
+
+class QuotaKind(enum.Enum):
+    """Which per-user quota a new upload would exceed."""
+
+    INCOMPLETE_UPLOADS = "INCOMPLETE_UPLOADS"
+    INCOMPLETE_BYTES = "INCOMPLETE_BYTES"
 
 
 class ChunkedGraphQLError(Exception):
@@ -135,7 +153,7 @@ class InvalidContentRange(ChunkedUploadError):
     """contentRange is malformed, inconsistent, or disagrees with the chunk or the upload."""
 
     code = ErrorCode.INVALID_CONTENT_RANGE
-    returned_by = (UPLOAD_CHUNK,)
+    returned_by = (CREATE_UPLOAD, UPLOAD_CHUNK)
     default_message = "contentRange must be 'bytes START-END/TOTAL' with START <= END < TOTAL."
 
 
@@ -144,7 +162,7 @@ class MaxBytesExceeded(ChunkedUploadError):
 
     code = ErrorCode.MAX_BYTES_EXCEEDED
     fields = {"max_bytes": "BigInt"}
-    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD)
+    returned_by = (CREATE_UPLOAD, UPLOAD_CHUNK, COMPLETE_UPLOAD)
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -217,12 +235,18 @@ class UploadIncomplete(ChunkedUploadError):
     """Not all declared bytes have arrived yet."""
 
     code = ErrorCode.INCOMPLETE
-    fields = {"offset": "BigInt", "expected_size": "BigInt"}
+    fields = {"offset": "BigInt", "expected_size": "BigInt", "missing_ranges": "[ByteRange!]"}
     returned_by = (COMPLETE_UPLOAD,)
 
-    def __init__(self, offset: int, expected_size: int) -> None:
+    def __init__(
+        self, offset: int, expected_size: int, missing_ranges: list[tuple[int, int]] | None = None
+    ) -> None:
         self.offset = offset
         self.expected_size = expected_size
+        #: Inclusive (start, end) pairs, ascending.
+        self.missing_ranges = (
+            [(offset, expected_size - 1)] if missing_ranges is None else missing_ranges
+        )
         super().__init__(
             f"The upload is incomplete: {offset} of {expected_size} bytes have been received."
         )
@@ -232,7 +256,7 @@ class InvalidFilename(ChunkedUploadError):
     """filename is missing, blank, longer than 255 characters or holds a control character."""
 
     code = ErrorCode.INVALID_FILENAME
-    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD)
+    returned_by = (CREATE_UPLOAD, UPLOAD_CHUNK, COMPLETE_UPLOAD)
     default_message = "filename is required."
 
 
@@ -241,8 +265,72 @@ class AuthenticationRequired(ChunkedUploadError):
 
     code = ErrorCode.AUTHENTICATION_REQUIRED
     http_status = 401
-    returned_by = (UPLOAD_CHUNK, COMPLETE_UPLOAD)
+    returned_by = (CREATE_UPLOAD, UPLOAD_CHUNK, COMPLETE_UPLOAD)
     default_message = "Uploading requires an authenticated user."
+
+
+class InvalidChunkChecksum(ChunkedUploadError):
+    """chunkChecksum is not "<algorithm>:<hex digest>" of an algorithm the server offers
+    (uploadLimits.chunkChecksumAlgorithms)."""
+
+    code = ErrorCode.INVALID_CHUNK_CHECKSUM
+    returned_by = (UPLOAD_CHUNK,)
+    default_message = 'chunkChecksum must be "<algorithm>:<hex digest>", e.g. "sha256:9f86d0…".'
+
+
+class ChunkChecksumMismatch(ChunkedUploadError):
+    """The chunk's bytes do not match its chunkChecksum (or a stored copy of the same range
+    has another checksum); nothing of it was kept."""
+
+    code = ErrorCode.CHUNK_CHECKSUM_MISMATCH
+    returned_by = (UPLOAD_CHUNK,)
+    default_message = "The chunk's bytes do not match its chunkChecksum; nothing was stored."
+
+
+class InvalidChunkSize(ChunkedUploadError):
+    """A parallel upload needs a chunkSize from minChunkSize to maxChunkSize."""
+
+    code = ErrorCode.INVALID_CHUNK_SIZE
+    fields = {"min_chunk_size": "BigInt", "max_chunk_size": "BigInt"}
+    returned_by = (CREATE_UPLOAD,)
+
+    def __init__(
+        self,
+        min_chunk_size: int,
+        max_chunk_size: int,
+        given: int | None,
+        message: str | None = None,
+    ) -> None:
+        self.min_chunk_size = min_chunk_size
+        self.max_chunk_size = max_chunk_size
+        if message is not None:
+            super().__init__(message)
+            return
+        if given is None:
+            message = "A parallel upload needs a chunkSize"
+        else:
+            message = f"chunkSize {given} is out of range"
+        super().__init__(
+            f"{message}: from {min_chunk_size} to {max_chunk_size} bytes for this file."
+        )
+
+
+class QuotaExceeded(ChunkedUploadError):
+    """A new upload would take the caller past a quota on incomplete uploads."""
+
+    code = ErrorCode.QUOTA_EXCEEDED
+    http_status = 403
+    fields = {"quota": "QuotaKind", "limit": "BigInt"}
+    returned_by = (CREATE_UPLOAD, UPLOAD_CHUNK)
+
+    def __init__(self, quota: QuotaKind, limit: int) -> None:
+        self.quota = quota
+        self.limit = limit
+        if quota is QuotaKind.INCOMPLETE_UPLOADS:
+            message = f"You may have at most {limit} incomplete uploads at a time"
+        else:
+            message = f"Your incomplete uploads may declare at most {limit} bytes in all"
+        super().__init__(f"{message}: complete or cancel one first.")
 
 
 def typed_errors() -> list[type[ChunkedUploadError]]:

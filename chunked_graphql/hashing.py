@@ -15,7 +15,10 @@ import hmac
 from collections.abc import Iterable
 from typing import Any
 
+import google_crc32c
 import rehashes
+
+from .exceptions import InvalidChunkChecksum
 
 _RESUMABLE: dict[str, Any] = {
     "md5": rehashes.PyMd5,
@@ -23,6 +26,54 @@ _RESUMABLE: dict[str, Any] = {
     "sha256": rehashes.PySha256,
     "sha512": rehashes.PySha512,
 }
+
+
+#: What a chunk's chunkChecksum may use, as uploadLimits.chunkChecksumAlgorithms lists them,
+#: fastest first. crc32c (Castagnoli, as in S3 and Google Cloud Storage, big-endian hex) finds
+#: corruption on the way at a fraction of a cryptographic hash's cost; sha256 also stands up
+#: to a sender that forges chunks.
+CHUNK_ALGORITHMS: tuple[str, ...] = ("crc32c", "sha256", "md5")
+_HEX_SIZES = {"crc32c": 8, "sha256": 64, "md5": 32}
+
+
+def chunk_hasher(algorithm: str) -> Any:
+    """A fresh hasher of a chunk algorithm: ``update`` bytes, then ``hexdigest()`` (a str)."""
+    if algorithm == "crc32c":
+        return _Crc32c()
+    return hashlib.new(algorithm)
+
+
+class _Crc32c:
+    def __init__(self) -> None:
+        self._checksum = google_crc32c.Checksum()
+
+    def update(self, data: bytes) -> None:
+        self._checksum.update(data)
+
+    def hexdigest(self) -> str:
+        digest: bytes = self._checksum.hexdigest()
+        return digest.decode("ascii")
+
+
+def parse_chunk_checksum(value: str | None) -> tuple[str, str] | None:
+    """``(algorithm, lower-case hex)`` of a chunkChecksum ``"<algorithm>:<hex>"``; ``None`` when
+    absent. ``InvalidChunkChecksum`` for anything malformed or of an algorithm not offered."""
+    if value is None:
+        return None
+    algorithm, separator, digest = value.partition(":")
+    algorithm = algorithm.lower()
+    if not separator or algorithm not in CHUNK_ALGORITHMS:
+        offered = ", ".join(CHUNK_ALGORITHMS)
+        raise InvalidChunkChecksum(
+            f'chunkChecksum must be "<algorithm>:<hex digest>" with one of: {offered}.'
+        )
+    size = _HEX_SIZES[algorithm]
+    if len(digest) != size or not all(char in _HEX_DIGITS for char in digest):
+        raise InvalidChunkChecksum(f"A {algorithm} chunkChecksum is {size} hex digits.")
+    return algorithm, digest.lower()
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 def is_supported(algorithm: object) -> bool:

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils import timezone
 
+from . import ranges
 from .settings import upload_settings
 from .stores.configured import get_configured_storage
 
@@ -58,6 +59,22 @@ class AbstractChunkedUpload(models.Model):
     # What the chunk store needs to continue the upload (e.g. object-storage parts), saved with
     # the offset; None for stores that need nothing.
     store_state = models.JSONField(null=True, blank=True, editable=False)
+    # Parallel uploads (created by createUpload with parallel): chunks of ``chunk_size`` bytes
+    # arrive in any order. ``stored_ranges`` lists the stored bytes as ascending, coalesced
+    # inclusive [start, end] pairs, and ``offset`` is their gap-free prefix. ``hash_state``
+    # covers the first ``hashed_offset`` bytes, which may lag behind ``offset`` while chunks
+    # that arrived ahead of the prefix wait to be hashed. ``chunk_checksums`` keeps each
+    # stored chunk's chunkChecksum by its start, so a re-sent chunk can be compared. All
+    # are None for a serial upload.
+    parallel = models.BooleanField(default=False)
+    chunk_size = models.BigIntegerField(null=True, blank=True)
+    stored_ranges = models.JSONField(null=True, blank=True, editable=False)
+    hashed_offset = models.BigIntegerField(null=True, blank=True, editable=False)
+    chunk_checksums = models.JSONField(null=True, blank=True, editable=False)
+    # While set and in the future, one request has taken on hashing (and settling) the stored
+    # ranges from ``hashed_offset`` on; the others leave that to it. A request that died meanwhile
+    # holds it no longer than until then.
+    hashing_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -75,6 +92,14 @@ class AbstractChunkedUpload(models.Model):
     def expired(self) -> bool:
         """An incomplete upload past its expiry. A completed upload never expires."""
         return self.status == self.Status.UPLOADING and self.expires_at <= timezone.now()
+
+    def missing_ranges(self) -> list[tuple[int, int]]:
+        """The inclusive byte ranges still to be sent, ascending."""
+        if self.status == self.Status.COMPLETE or self.total_size is None:
+            return []
+        if self.parallel:
+            return ranges.missing(self.stored_ranges, self.total_size)
+        return ranges.missing([[0, self.offset - 1]] if self.offset else [], self.total_size)
 
 
 class ChunkedUpload(AbstractChunkedUpload):

@@ -27,6 +27,7 @@ from .types import (
     ChunkedUploadStatus,
     ChunkedUploadType,
     CompleteUploadResult,
+    CreateUploadResult,
     ErrorResult,
     UploadChunkResult,
     UploadLimitsType,
@@ -112,6 +113,41 @@ class Query(graphene.ObjectType):
         return services.upload_limits()
 
 
+class CreateUpload(graphene.Mutation):
+    """Create an upload before sending any of its bytes, so its id is known first. A parallel
+    upload takes chunks of chunkSize bytes in any order, several at once."""
+
+    class Arguments:
+        filename = graphene.String(required=True, description="The file's name.")
+        total_size = graphene.BigInt(required=True, description="The file's size in bytes.")
+        parallel = graphene.Boolean(
+            description="Chunks may arrive in any order, several at once (needs chunkSize)."
+        )
+        chunk_size = graphene.BigInt(
+            description="A parallel upload's chunk size; see uploadLimits for its bounds."
+        )
+
+    Output = CreateUploadResult
+
+    @staticmethod
+    @typed_errors
+    def mutate(
+        root: Any,
+        info: Any,
+        filename: str,
+        total_size: int,
+        parallel: bool | None = None,
+        chunk_size: int | None = None,
+    ) -> Any:
+        return services.create_upload(
+            user=_user(info),
+            filename=filename,
+            total_size=total_size,
+            parallel=bool(parallel),
+            chunk_size=chunk_size,
+        )
+
+
 class UploadChunk(graphene.Mutation):
     """Store one chunk. Without uploadId (and not posted to an upload's url) it starts a new
     upload, which needs a filename and a chunk starting at byte 0."""
@@ -123,6 +159,9 @@ class UploadChunk(graphene.Mutation):
             description="'bytes START-END/TOTAL': inclusive byte range and the file's size."
         )
         filename = graphene.String(description="The file's name; required for a new upload.")
+        chunk_checksum = graphene.String(
+            description='"<algorithm>:<hex digest>" of this chunk; a mismatch stores nothing.'
+        )
 
     Output = UploadChunkResult
 
@@ -135,6 +174,7 @@ class UploadChunk(graphene.Mutation):
         file: Any = None,
         content_range: str | None = None,
         filename: str | None = None,
+        chunk_checksum: str | None = None,
     ) -> Any:
         return services.upload_chunk(
             user=_user(info),
@@ -142,6 +182,7 @@ class UploadChunk(graphene.Mutation):
             content_range=content_range,
             upload_id=_addressed(info, upload_id),
             filename=filename,
+            chunk_checksum=chunk_checksum,
         )
 
 
@@ -198,6 +239,7 @@ class CancelUpload(graphene.Mutation):
 
 
 class Mutation(graphene.ObjectType):
+    create_upload = CreateUpload.Field(required=True)
     upload_chunk = UploadChunk.Field(required=True)
     complete_upload = CompleteUpload.Field(required=True)
     cancel_upload = CancelUpload.Field(required=True)

@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     # Not in drf-chunked-upload: the largest chunk a request may carry (bytes). Bounds how long
     # one request holds an upload and how much a worker receives before it can refuse.
     "MAX_CHUNK_SIZE": 128 * 1024 * 1024,
+    # Not in drf-chunked-upload: per-user quotas on unexpired incomplete uploads, their number
+    # and the sum of their declared sizes (bytes). None: no quota.
+    "MAX_INCOMPLETE_UPLOADS": None,
+    "MAX_INCOMPLETE_BYTES": None,
     # Not in drf-chunked-upload: the most uploads one chunkedUploads field lists at once.
     "MAX_PAGE_SIZE": 100,
     # Not in drf-chunked-upload: what one GraphQL request may cost (chunked_graphql.limits);

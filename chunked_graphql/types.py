@@ -9,6 +9,7 @@ extra fields straight off the wrapped exception.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import graphene
@@ -31,6 +32,26 @@ class ChunkedUploadStatus(graphene.Enum):
         if self == ChunkedUploadStatus.UPLOADING:
             return "Chunks are still being received; the upload can be continued."
         return "All bytes arrived and the checksum matched."
+
+
+class ByteRange(graphene.ObjectType):
+    """An inclusive range of bytes of the file, as in contentRange."""
+
+    start = graphene.BigInt(required=True)
+    end = graphene.BigInt(required=True)
+
+    @staticmethod
+    def resolve_start(pair: tuple[int, int], info: Any) -> int:
+        return pair[0]
+
+    @staticmethod
+    def resolve_end(pair: tuple[int, int], info: Any) -> int:
+        return pair[1]
+
+
+QuotaKind = graphene.Enum.from_enum(
+    exceptions.QuotaKind, name="QuotaKind", description="A per-user quota on incomplete uploads."
+)
 
 
 class ChunkedUploadType(graphene.ObjectType):
@@ -64,6 +85,21 @@ class ChunkedUploadType(graphene.ObjectType):
     response_data = graphene.JSONString(
         description="What the project's completion hook returned, if anything."
     )
+    parallel = graphene.Boolean(
+        required=True, description="Chunks may arrive in any order, several at once."
+    )
+    chunk_size = graphene.BigInt(
+        description="The fixed chunk size of a parallel upload; null when serial."
+    )
+    missing_ranges = graphene.NonNull(
+        graphene.List(graphene.NonNull(ByteRange)),
+        description=(
+            "What still has to be sent, ascending; ranges being received count as missing."
+        ),
+    )
+    expired = graphene.Boolean(
+        required=True, description="An incomplete upload past its expiry; it cannot continue."
+    )
 
     @staticmethod
     def resolve_id(upload: AbstractChunkedUpload, info: Any) -> str:
@@ -88,6 +124,10 @@ class ChunkedUploadType(graphene.ObjectType):
     def resolve_expires(upload: AbstractChunkedUpload, info: Any) -> Any:
         return upload.expires_at
 
+    @staticmethod
+    def resolve_missing_ranges(upload: AbstractChunkedUpload, info: Any) -> list[tuple[int, int]]:
+        return upload.missing_ranges()
+
 
 class UploadLimitsType(graphene.ObjectType):
     """The server's limits, as a client should know them before it sends an upload."""
@@ -104,6 +144,25 @@ class UploadLimitsType(graphene.ObjectType):
     )
     checksum_algorithm = graphene.String(
         required=True, description='What a new upload\'s completeUpload checks, e.g. "md5".'
+    )
+    min_parallel_chunk_size = graphene.BigInt(
+        required=True, description="The smallest chunkSize a parallel upload may use."
+    )
+    max_parts = graphene.Int(
+        description="The most chunks a parallel upload may have; null = no limit."
+    )
+    chunk_checksum_algorithms = graphene.NonNull(
+        graphene.List(graphene.NonNull(graphene.String)),
+        description='What uploadChunk\'s chunkChecksum may use, e.g. "sha256".',
+    )
+    max_incomplete_uploads = graphene.Int(
+        description="MAX_INCOMPLETE_UPLOADS: a user's incomplete uploads; null = no quota."
+    )
+    max_incomplete_bytes = graphene.BigInt(
+        description=(
+            "MAX_INCOMPLETE_BYTES: the declared sizes of a user's incomplete uploads, in all; "
+            "null = no quota."
+        )
     )
     max_page_size = graphene.Int(
         required=True, description="MAX_PAGE_SIZE: the most uploads chunkedUploads lists."
@@ -136,18 +195,23 @@ class UploadError(graphene.Interface):
 # The error types and the unions are made from the exception table (chunked_graphql.exceptions):
 # one GraphQL type per typed error, of the same name, with its extra fields.
 
-_SCALARS: dict[str, type[graphene.Scalar]] = {
+_FIELD_TYPES: dict[str, Any] = {
     "BigInt": graphene.BigInt,
     "String": graphene.String,
     "Int": graphene.Int,
+    "QuotaKind": QuotaKind,
+    "[ByteRange!]": lambda **kwargs: graphene.List(graphene.NonNull(ByteRange), **kwargs),
 }
 
 
 def _error_type(error: type[exceptions.ChunkedUploadError]) -> type[graphene.ObjectType]:
     attributes: dict[str, Any] = {
-        name: _SCALARS[kind](required=True) for name, kind in error.fields.items()
+        name: _FIELD_TYPES[kind](required=True) for name, kind in error.fields.items()
     }
-    meta = type("Meta", (), {"interfaces": (UploadError,), "description": error.__doc__})
+    # cleandoc: Python 3.13 strips a docstring's indentation itself, earlier versions do not,
+    # and the schema must read the same on both.
+    description = inspect.cleandoc(error.__doc__ or "")
+    meta = type("Meta", (), {"interfaces": (UploadError,), "description": description})
     return type(error.__name__, (graphene.ObjectType,), {"Meta": meta, **attributes})
 
 
@@ -195,6 +259,9 @@ def _result_union(
     return union
 
 
+CreateUploadResult = _result_union(
+    exceptions.CREATE_UPLOAD, ChunkedUploadType, "The new upload, or why not."
+)
 UploadChunkResult = _result_union(
     exceptions.UPLOAD_CHUNK, ChunkedUploadType, "The upload with the chunk stored, or why not."
 )

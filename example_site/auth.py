@@ -77,7 +77,8 @@ class TokenAuthenticationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = bearer_token(request.headers.get("Authorization"))
+        # META rather than request.headers, which would copy every header of every request.
+        token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
         if token is not None:
             user = user_for_token(token) if token else None
             if user is None:

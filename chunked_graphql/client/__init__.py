@@ -6,6 +6,7 @@ Needs the ``client`` extra: ``pip install 'chunked-graphql[client]'``.
     from chunked_graphql.client import BearerAuth, ChunkedUploader
 
     uploader = ChunkedUploader("https://example.com/graphql/", BearerAuth(token))
+    # Four chunks at a time where the server takes a parallel upload (parallel=1: one by one).
     upload = uploader.upload("video.mp4", on_progress=lambda p: print(p.offset, "/", p.total))
     print(upload.id, upload.response_data)
 """
@@ -26,11 +27,12 @@ from .errors import (
     UploadRejected,
 )
 from .fingerprint import fingerprint
-from .operations import UploadInfo
+from .operations import ServerLimits, UploadInfo
+from .progress import Progress
 from .resume_store import ResumeStore
 from .retry import RetryPolicy
 from .transport import Auth, BearerAuth, HeaderAuth, NoAuth, SessionAuth, Transport
-from .uploader import ChunkedUploader, Progress
+from .uploader import ChunkedUploader
 
 __all__ = [
     "Auth",
@@ -45,6 +47,7 @@ __all__ = [
     "ResumeStore",
     "RetryPolicy",
     "ServerError",
+    "ServerLimits",
     "ServerUnreachable",
     "SessionAuth",
     "Transport",

@@ -8,7 +8,8 @@ Every failure ends in one line on stderr and a non-zero exit status, never a tra
     1    the local file cannot be read, or is empty
     2    bad arguments
     3    the server cannot be reached
-    4    the server refused the upload with a typed error (e.g. MAX_BYTES_EXCEEDED)
+    4    the server refused the upload with a typed error (e.g. MAX_BYTES_EXCEEDED, or
+         INVALID_CHUNK_SIZE for a --chunk-size its parallel uploads do not take)
     5    the server answered with an HTTP or GraphQL error (401 and 403 included)
     130  interrupted (Ctrl-C): run the same command again to resume
 """
@@ -26,10 +27,11 @@ from typing import Any, NoReturn
 
 from . import errors
 from .operations import UploadInfo
+from .progress import Progress
 from .resume_store import ResumeStore
 from .retry import RetryPolicy
 from .transport import Auth, BearerAuth, HeaderAuth, NoAuth, SessionAuth
-from .uploader import ChunkedUploader, Progress
+from .uploader import ChunkedUploader
 
 PROG = "chunked-upload"
 
@@ -52,6 +54,16 @@ def parse_size(text: str) -> int:
     value = int(match[1]) * 1024 ** " kmg".index((match[2] or " ").lower())
     if value < 1:
         raise argparse.ArgumentTypeError("the chunk size must be at least 1 byte")
+    return value
+
+
+def _senders(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--parallel takes a whole number from 1, not {text!r}")
     return value
 
 
@@ -106,7 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
         "/admin/login/ (default: /accounts/login/)",
     )
     parser.add_argument(
-        "--chunk-size", type=parse_size, default="4M", help="bytes per chunk (default: 4M)"
+        "--chunk-size",
+        type=parse_size,
+        help="bytes per chunk (default: 4M, or what the server needs for a parallel upload)",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=_senders,
+        metavar="N",
+        help="send N chunks at once, each on its own connection; 1 sends serially (default: 4 "
+        "where the server takes a parallel upload with the chunk size, else 1)",
     )
     parser.add_argument(
         "--retries",
@@ -175,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.endpoint,
         auth,
         chunk_size=args.chunk_size,
+        parallel=args.parallel,
         retry=RetryPolicy(retries=args.retries, backoff=args.backoff),
         store=ResumeStore(args.state_file),
         resume=not args.no_resume,

@@ -13,6 +13,7 @@ ClientError                 every failure of an upload; ``str()`` is one line fo
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -32,13 +33,37 @@ class ServerUnreachable(ClientError):
 
 
 class ServerError(ClientError):
-    def __init__(self, message: str, status: int | None = None, *, transient: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        *,
+        transient: bool = False,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
+        #: The GraphQL ``errors`` of the answer, if it had any.
+        self.errors = errors or []
         # A restarting server, a proxy timing out, rate limiting, the server's storage failing
         # for a moment (a GraphQL error with code STORAGE_ERROR) or an earlier copy of a chunk
         # still arriving (UPLOAD_BUSY): worth another try.
         self.transient = transient or (status is not None and (status >= 500 or status == 429))
+
+    @property
+    def schema_lacks_it(self) -> bool:
+        """Whether the server refused the operation because its schema does not have a field,
+        argument or type the operation uses: a server older than the client."""
+        return bool(self.errors) and all(
+            isinstance(error, dict) and _UNKNOWN_TO_SCHEMA.match(str(error.get("message", "")))
+            for error in self.errors
+        )
+
+
+# graphql-core's validation messages for names a schema does not have.
+_UNKNOWN_TO_SCHEMA = re.compile(
+    r"^(Cannot query field|Unknown argument|Unknown type|Fragment cannot be spread here)"
+)
 
 
 class NotAnEndpoint(ServerError):

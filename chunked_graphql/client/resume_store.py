@@ -1,8 +1,9 @@
 """The local record of unfinished uploads: which upload id belongs to which file.
 
-A small JSON file maps ``(endpoint, file fingerprint)`` to the upload id the server gave the
-first chunk, so running the same upload again asks the server for that upload's offset and
-continues there. The server stays the authority on the offset; this file only remembers ids.
+A small JSON file maps ``(endpoint, file fingerprint)`` to the upload id the server gave when
+the upload was created (by ``createUpload``, or by the first chunk on an older server), so
+running the same upload again asks the server what that upload still lacks and sends only that.
+The server stays the authority on what it holds; this file only remembers ids.
 
 Location, first match wins: the ``path`` argument (CLI ``--state-file``), the environment
 variable ``CHUNKED_UPLOAD_STATE_FILE``, ``$XDG_CACHE_HOME/chunked-graphql/uploads.json``,

@@ -2,9 +2,10 @@
 
 Only transient failures are retried (``ClientError.transient``: no answer, HTTP 5xx or 429, the
 server's STORAGE_ERROR, UPLOAD_BUSY).
-Retrying a chunk is safe: the server stores a chunk only at the upload's recorded offset, so a
-chunk that did arrive before its answer was lost is refused with ``OffsetMismatch`` and the
-uploader continues from the offset the server names.
+Retrying a chunk is safe. A serial upload stores a chunk only at its recorded offset, so a chunk
+that did arrive before its answer was lost is refused with ``OffsetMismatch`` and the uploader
+continues from the offset the server names; a parallel upload answers a chunk whose range it
+already holds with the upload, unchanged, storing nothing.
 """
 
 from __future__ import annotations

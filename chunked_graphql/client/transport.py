@@ -13,6 +13,7 @@ Every failure becomes a :mod:`chunked_graphql.client.errors` exception with a on
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -169,7 +170,11 @@ def _reason(exc: Exception) -> str:
 
 
 class Transport:
-    """Posts GraphQL operations to one endpoint with one authenticated ``requests.Session``."""
+    """Posts GraphQL operations to one endpoint with one authenticated ``requests.Session``.
+
+    A ``requests.Session`` is not meant to be shared by threads: each thread sending at the same
+    time uses a :meth:`fork` of its own, with its own connections.
+    """
 
     def __init__(
         self,
@@ -186,6 +191,23 @@ class Transport:
         self._prepared = False
         # Whether the endpoint has answered with GraphQL's JSON at least once.
         self._answered = False
+
+    def fork(self) -> Transport:
+        """Another transport to the same endpoint, with its own session (its own connections)
+        carrying this one's cookies and headers: signed in already, if this one is."""
+        session = requests.Session()
+        session.headers.update(self.session.headers)
+        session.cookies.update(self.session.cookies)
+        session.auth = self.session.auth
+        session.verify = self.session.verify
+        session.cert = self.session.cert
+        session.proxies.update(self.session.proxies)
+        other = copy.copy(self)
+        other.session = session
+        return other
+
+    def close(self) -> None:
+        self.session.close()
 
     def execute(
         self,
@@ -262,15 +284,19 @@ class Transport:
                 response.status_code,
             )
         if response.status_code != 200 or not isinstance(body, dict):
+            # A document the schema refuses (a server older than the client) is a 400 whose
+            # body holds the GraphQL errors.
             raise ServerError(
                 f"Unexpected answer from {response.url} (HTTP {response.status_code}): {message}",
                 response.status_code,
+                errors=_errors(body),
             )
         if body.get("errors") or not isinstance(body.get("data"), dict):
             raise ServerError(
                 f"The server reported an error: {message}",
                 response.status_code,
                 transient=_error_code(body) in RETRYABLE_CODES,
+                errors=_errors(body),
             )
         data: dict[str, Any] = body["data"]
         return data
@@ -304,6 +330,13 @@ def _page_excerpt(response: requests.Response) -> str:
     title = re.search(r"<title[^>]*>(.*?)</title>", response.text, re.I | re.S)
     text = " ".join((title[1] if title else response.text).split())
     return (text[:160] + "…" if len(text) > 160 else text) or "empty body"
+
+
+def _errors(body: Any) -> list[dict[str, Any]]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return []
+    return [error for error in errors if isinstance(error, dict)]
 
 
 def _error_code(body: Any) -> str | None:

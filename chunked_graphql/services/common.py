@@ -84,7 +84,7 @@ def check_open(upload: AbstractChunkedUpload) -> None:
 def check_completable(upload: AbstractChunkedUpload) -> None:
     check_open(upload)
     if upload.total_size is not None and upload.offset != upload.total_size:
-        raise exceptions.UploadIncomplete(upload.offset, upload.total_size)
+        raise exceptions.UploadIncomplete(upload.offset, upload.total_size, upload.missing_ranges())
 
 
 # Rows ------------------------------------------------------------------------------------------
@@ -102,7 +102,10 @@ def new_upload(owner: Any, filename: str, *, total_size: int) -> AbstractChunked
 
 
 def resumed_hash(upload: AbstractChunkedUpload) -> ResumableHash | None:
-    """The upload's hash of its stored bytes, continued from the state saved with them."""
+    """The upload's hash of its stored bytes, continued from the state saved with them; None
+    when it does not cover them all (a parallel upload whose chunks wait to be hashed)."""
+    if upload.parallel and upload.hashed_offset != upload.offset:
+        return None
     return resume_hash(upload.checksum_algorithm, upload.hash_state, upload.offset)
 
 
@@ -132,7 +135,7 @@ def storage_errors(action: str) -> Iterator[None]:
         logger.exception("The storage failed while %s", action)
         raise exceptions.ChunkStorageError(
             f"The storage failed while {action}. The upload is unchanged: ask for its offset "
-            "and try again."
+            "(a parallel upload: its missingRanges) and try again."
         ) from exc
 
 

@@ -23,6 +23,7 @@ from ..signals import upload_completed
 from ..stores import ChunkStore, chunk_store
 from ..stores.names import renamed, upload_name
 from ..validators import validate_filename
+from . import prefix_hash
 from .common import (
     Chunk,
     Status,
@@ -64,12 +65,27 @@ def complete_upload(
     # checked again, for a cancel or a completion that won meanwhile.
     upload = visible_or_not_found(user, upload_id)
     check_completable(upload)
-    hashed_offset = upload.offset
-    try:
-        digest: str | None = stored_digest(store, upload)
-    except exceptions.ChunkStorageError:
-        digest = None  # perhaps cancelled meanwhile: decided under the lock
     alias = write_db()
+    digest: str | None = None
+    if upload.parallel:
+        # Chunks that arrived ahead of the hashed prefix and have not been hashed yet (or that
+        # the store must still move into place) are done now, outside the row lock.
+        prefix_hash.finish_hashing(upload, store, alias)
+        upload = visible_or_not_found(user, upload_id)
+        check_completable(upload)
+        if not store.reads_settled_ranges and resumed_hash(upload) is None:
+            # Hashed from the stored bytes, which must be read before they are settled.
+            digest = stored_digest(store, upload)
+            if not checksums_match(digest, checksum):
+                raise exceptions.ChecksumMismatch()
+            prefix_hash.finish_hashing(upload, store, alias, settle_all=True)
+            upload = visible_or_not_found(user, upload_id)
+    hashed_offset = upload.offset
+    if digest is None:
+        try:
+            digest = stored_digest(store, upload)
+        except exceptions.ChunkStorageError:
+            digest = None  # perhaps cancelled meanwhile: decided under the lock
     with transaction.atomic(using=alias):
         upload = lock_visible(user, upload_id)
         check_completable(upload)

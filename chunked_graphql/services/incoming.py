@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from .. import exceptions
-from ..hashing import ResumableHash
+from ..hashing import ResumableHash, checksums_match, chunk_hasher
 from ..sources import ChunkSource
 from ..stores import BLOCK_SIZE
 
@@ -17,10 +17,18 @@ from ..stores import BLOCK_SIZE
 class Incoming:
     """The bytes of one chunk, as ``blocks()`` hands them to the store."""
 
-    def __init__(self, source: ChunkSource, length: int, hasher: ResumableHash | None) -> None:
+    def __init__(
+        self,
+        source: ChunkSource,
+        length: int,
+        hasher: ResumableHash | None,
+        chunk_checksum: tuple[str, str] | None = None,
+    ) -> None:
         self.source = source
         self.length = length
         self.hasher = hasher
+        self.chunk_checksum = chunk_checksum
+        self._chunk_hasher = None if chunk_checksum is None else chunk_hasher(chunk_checksum[0])
         self.received = 0
         self.overflowed = False
 
@@ -33,11 +41,24 @@ class Incoming:
             self.received += len(block)
             if self.hasher is not None:
                 self.hasher.update(block)
+            if self._chunk_hasher is not None:
+                self._chunk_hasher.update(block)
             yield block
 
     def check_length(self) -> None:
         if self.overflowed or self.received != self.length:
             raise length_mismatch(self.source.drain(), self.length)
+
+    def check(self) -> None:
+        """The chunk's length, then its chunkChecksum (a wrong length wins)."""
+        self.check_length()
+        expected = self.chunk_checksum
+        hasher = self._chunk_hasher
+        matches = (
+            expected is None or hasher is None or checksums_match(hasher.hexdigest(), expected[1])
+        )
+        if not matches:
+            raise exceptions.ChunkChecksumMismatch()
 
     def hash_state(self) -> bytes | None:
         return None if self.hasher is None else self.hasher.state()
@@ -49,7 +70,7 @@ def received(incoming: Incoming) -> Iterator[IO[bytes]]:
     with tempfile.SpooledTemporaryFile(max_size=8 * BLOCK_SIZE) as spool:
         for block in incoming.blocks():
             spool.write(block)
-        incoming.check_length()
+        incoming.check()
         spool.seek(0)
         yield spool
 

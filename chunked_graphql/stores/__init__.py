@@ -3,6 +3,7 @@
     base.py         ChunkStore, the interface the upload service writes through; read_blocks
     filesystem.py   FileSystemChunkStore: in place on a local disk, byte-range locks (locks.py)
     s3.py           S3ChunkStore: django-storages' S3, chunks regrouped into multipart parts
+    s3_parallel.py  its parallel uploads: each chunk staged, then a part of one multipart upload
     rewriting.py    RewritingChunkStore: any other storage, rewritten through a staging copy
     names.py        the stored names, ``<PATH>/<upload id><ext>``
     configured.py   ConfiguredStorage, the model's FileField storage, following the settings

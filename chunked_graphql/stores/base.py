@@ -14,6 +14,14 @@ the end of the file and beyond when ``end`` is None, as a serial write and a can
 writers of different ranges do not wait for each other and a stale writer of the same range
 keeps a second one out.
 
+Parallel uploads (``parallel_create`` then ``write_range`` per chunk) need more than
+``random_access``: a chunk that arrives ahead of the gap-free prefix is hashed only once the
+prefix reaches it, so it is written ``readable`` and read back once with ``read_range``; a store
+that cannot read back what it wrote for the final file (an S3 multipart part) keeps such a
+chunk elsewhere and moves it into place with ``settle_range`` after it was hashed. Each
+``write_range`` returns a JSON-able *piece* describing where the range went; the service records
+it in the upload's state with ``record_range``, under the row lock, and hands the state back.
+
 A store may keep private state per upload (the JSON-able value a write returns); the service
 saves it with the offset, in one transaction, and hands it back on the next call. A write that is
 not committed must leave the previous state valid; ``committed`` then drops what only the old
@@ -55,6 +63,15 @@ class ChunkStore(ABC):
     #: (``chunked_graphql.deadlines``), or a live one that may take minutes. Either way the
     #: caller is better answered at once, retries, and holds no worker meanwhile.
     lock_timeout: ClassVar[float] = 2.0
+    #: ``read`` can read an upload back after its ranges were settled. A store that cannot
+    #: (S3: parts of an unfinished multipart upload) keeps a parallel upload's ranges readable
+    #: until completion when the whole-file algorithm is hashed only there.
+    reads_settled_ranges: ClassVar[bool] = True
+    #: The smallest chunk size of a parallel upload (its last chunk may be shorter).
+    min_parallel_chunk_size: ClassVar[int] = 64 * 1024
+    #: The most chunks a parallel upload may have; ``None``: no limit. Bounds what the upload's
+    #: row records about its chunks.
+    max_parts: ClassVar[int | None] = 10_000
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -81,11 +98,55 @@ class ChunkStore(ABC):
         (only ``offset`` 0 may create it); drop whatever lay beyond. Return the store's new
         state for this upload (``None`` if it keeps none)."""
 
-    def write_range(self, name: str, start: int, chunks: Iterable[bytes], state: Any = None) -> Any:
+    def parallel_create(self, name: str, total_size: int, chunk_size: int) -> Any:
+        """Make room for a new parallel upload of ``total_size`` bytes in chunks of
+        ``chunk_size``; return the store's state for it. By default the same as ``create``."""
+        self.create(name)
+        return None
+
+    def write_range(
+        self,
+        name: str,
+        start: int,
+        chunks: Iterable[bytes],
+        state: Any = None,
+        *,
+        readable: bool = False,
+    ) -> Any:
         """Store ``chunks`` at ``start`` of ``name`` (made by ``create``), leaving every other
-        byte as it is, also when ``start`` lies beyond the bytes stored so far. Return the new
-        state. Only stores with ``random_access`` implement it."""
+        byte as it is, also when ``start`` lies beyond the bytes stored so far. With
+        ``readable`` the bytes must stay readable by ``read_range`` until ``settle_range``.
+        Return the range's piece (JSON-able, ``None`` if the store needs none). Only stores with
+        ``random_access`` implement it."""
         raise NotImplementedError(f"{type(self).__name__} stores an upload's bytes in order only.")
+
+    def read_range(
+        self, name: str, start: int, size: int, state: Any = None, piece: Any = None
+    ) -> Iterator[bytes]:
+        """The ``size`` bytes written ``readable`` at ``start``, block by block."""
+        with self.open(name) as stored:
+            stored.seek(start)
+            yield from read_blocks(stored, size)
+
+    def settle_range(self, name: str, start: int, size: int, state: Any, piece: Any) -> Any:
+        """A range written ``readable`` has been read back for hashing and need not stay
+        readable: move it where the final file needs it. Return its new piece."""
+        return piece
+
+    def piece(self, state: Any, start: int) -> Any:
+        """The piece recorded for the range at ``start`` (``None`` if none)."""
+        return None
+
+    def unsettled(self, state: Any, below: int) -> list[int]:
+        """The starts, ascending, of recorded ranges starting below ``below`` that still wait
+        for ``settle_range``."""
+        return []
+
+    def record_range(self, state: Any, start: int, size: int, piece: Any) -> Any:
+        """The upload's state with the range at ``start`` recorded as ``piece`` (replacing what
+        was recorded for it before). Called under the upload's row lock with its committed
+        state; must not touch the storage."""
+        return state
 
     def abandon(self, name: str, offset: int, state: Any = None) -> None:
         """A serial write at ``offset`` failed or was refused: drop what it stored from
@@ -93,10 +154,13 @@ class ChunkStore(ABC):
         is the last committed state."""
         return None
 
-    def abandon_range(self, name: str, start: int, end: int, state: Any = None) -> None:
-        """A ``write_range`` of ``start``..``end`` failed or was refused: drop what it stored of
-        that range and nothing else (best effort: the range is still missing, and its next
-        write replaces it)."""
+    def abandon_range(
+        self, name: str, start: int, end: int, state: Any = None, piece: Any = None
+    ) -> None:
+        """A ``write_range`` of ``start``..``end`` failed or was refused, or lost a race for its
+        range: drop what it stored of that range (``piece``, when its write returned one) and
+        nothing else (best effort: the range is still missing, or was stored by the winner).
+        Bytes left in place are harmless: the upload's recorded ranges say what is stored."""
         return None
 
     def committed(self, name: str, old_state: Any, new_state: Any) -> None:

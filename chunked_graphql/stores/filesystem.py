@@ -52,19 +52,41 @@ class FileSystemChunkStore(ChunkStore):
             _write_at(fd, out, offset, chunks, truncate=True)
 
     def write_range(
-        self, name: str, start: int, chunks: Iterable[bytes], state: Any = None
+        self,
+        name: str,
+        start: int,
+        chunks: Iterable[bytes],
+        state: Any = None,
+        *,
+        readable: bool = False,
     ) -> None:
         fd = self._open(name, create=False)
         with os.fdopen(fd, "r+b", buffering=0) as out:
-            _write_at(fd, out, start, chunks, truncate=False)
+            # A range to be read back for hashing keeps its pages cached until then.
+            _write_at(fd, out, start, chunks, truncate=False, drop_cache=not readable)
+
+    def settle_range(self, name: str, start: int, size: int, state: Any, piece: Any) -> Any:
+        # Read back and hashed: its pages are of no further use (see _Flusher).
+        try:
+            fd = os.open(self.storage.path(name), os.O_RDONLY)
+        except OSError:
+            return piece
+        try:
+            os.posix_fadvise(fd, start, size, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        return piece
 
     def abandon(self, name: str, offset: int, state: Any = None) -> None:
         self._truncate_tail(name, offset, None)
 
-    def abandon_range(self, name: str, start: int, end: int, state: Any = None) -> None:
-        # Bytes inside the file are left for the range's next write to replace; only a range
-        # that made the file longer is cut off again, so the file never claims bytes nobody sent.
-        self._truncate_tail(name, start, end)
+    def abandon_range(
+        self, name: str, start: int, end: int, state: Any = None, piece: Any = None
+    ) -> None:
+        # The bytes stay for the range's next write to replace: the upload's recorded ranges,
+        # not the file's length, say what is stored. Cutting the file back would race a writer
+        # of a later range, which may extend the file at any moment, and cut its bytes off.
+        return None
 
     def copy(self, name: str, new_name: str, size: int | None = None, state: Any = None) -> None:
         source, target = self.storage.path(name), self.storage.path(new_name)
@@ -108,7 +130,8 @@ class FileSystemChunkStore(ChunkStore):
 
     def _truncate_tail(self, name: str, start: int, end: int | None) -> None:
         """Cut the file back to ``start`` bytes if it is longer and ends within ``start``..
-        ``end`` (anywhere past ``start`` when ``end`` is None)."""
+        ``end`` (anywhere past ``start`` when ``end`` is None). Only for serial writes, whose
+        lock runs to the end of the file and beyond."""
         try:
             with open(self.storage.path(name), "r+b") as out:
                 size = out.seek(0, os.SEEK_END)
@@ -120,11 +143,19 @@ class FileSystemChunkStore(ChunkStore):
             logger.warning("Could not truncate %r back to %d bytes", name, start, exc_info=True)
 
 
-def _write_at(fd: int, out: Any, offset: int, chunks: Iterable[bytes], *, truncate: bool) -> None:
+def _write_at(
+    fd: int,
+    out: Any,
+    offset: int,
+    chunks: Iterable[bytes],
+    *,
+    truncate: bool,
+    drop_cache: bool = True,
+) -> None:
     """Write ``chunks`` at ``offset`` (cutting the file off after them with ``truncate``) and
-    sync them."""
+    sync them; with ``drop_cache``, drop their pages from the page cache once synced."""
     out.seek(offset)
-    with _Flusher(fd, offset) as flusher:
+    with _Flusher(fd, offset, drop_cache) as flusher:
         for piece in chunks:
             view = memoryview(piece)
             while view:  # an unbuffered write may be short
@@ -148,9 +179,10 @@ class _Flusher:
 
     every = 8 * BLOCK_SIZE
 
-    def __init__(self, fd: int, start: int) -> None:
+    def __init__(self, fd: int, start: int, drop_cache: bool = True) -> None:
         self._fd = fd
         self._start = start
+        self._drop_cache = drop_cache
         self._written = 0
         self._pending = 0
         self._thread: threading.Thread | None = None
@@ -183,7 +215,7 @@ class _Flusher:
 
     def _sync_and_drop(self, written: int) -> None:
         os.fdatasync(self._fd)
-        if not written:
+        if not written or not self._drop_cache:
             return
         # Upload bytes are written once and not read again soon (completion uses the saved hash
         # state), so the page cache has no use for them once they are on disk: dropping them

@@ -19,6 +19,9 @@ the part objects (``UploadPartCopy``), the tail last; a file that never filled a
 server-side copy. The file's bytes do not pass through the app server again. Deleting an upload
 removes every object under ``<name>.parts/`` and aborts any multipart upload left by a completion
 that died halfway.
+
+Parallel uploads (chunks in any order, several at once) take another path: each chunk becomes a
+part of a multipart upload opened when the upload is created (``s3_parallel.py``).
 """
 
 from __future__ import annotations
@@ -32,14 +35,26 @@ from django.core.files.storage import Storage
 
 from ..exceptions import ChunkStorageError
 from .base import BLOCK_SIZE, ChunkStore, read_blocks
-
-PART_SIZE = 5 * 1024 * 1024  # S3's smallest part but the last
+from .s3_parallel import (
+    MAX_PARTS,
+    PART_SIZE,
+    MultipartRanges,
+    is_parallel,
+    piece_at,
+    record_piece,
+    staged_keys,
+    unsettled_starts,
+)
 
 
 class S3ChunkStore(ChunkStore):
     """Regroups chunks into S3 part objects; completes with a server-side multipart copy."""
 
     streams = False
+    random_access = True
+    reads_settled_ranges = False
+    min_parallel_chunk_size = PART_SIZE
+    max_parts = MAX_PARTS
 
     def __init__(self, storage: Storage) -> None:
         super().__init__(storage)
@@ -65,9 +80,14 @@ class S3ChunkStore(ChunkStore):
     def _parts_prefix(self, name: str) -> str:
         return self._key(name) + ".parts/"
 
+    def _ranges(self, name: str) -> MultipartRanges:
+        return MultipartRanges(self._client, self._bucket, self._key(name), name)
+
     # Writing.
 
     def write(self, name: str, offset: int, chunks: Iterable[bytes], state: Any = None) -> Any:
+        if is_parallel(state):
+            raise ChunkStorageError(f"{name!r} is a parallel upload: its ranges go by write_range.")
         parts, tail = _parse_state(state)
         stored = sum(size for _, size in parts) + (tail[1] if tail else 0)
         if offset != stored:
@@ -90,13 +110,55 @@ class S3ChunkStore(ChunkStore):
             self._upload(key, buffer, size)
             return {"parts": parts, "tail": [key, size]}
 
+    def parallel_create(self, name: str, total_size: int, chunk_size: int) -> Any:
+        return self._ranges(name).create(total_size, chunk_size)
+
+    def write_range(
+        self,
+        name: str,
+        start: int,
+        chunks: Iterable[bytes],
+        state: Any = None,
+        *,
+        readable: bool = False,
+    ) -> Any:
+        # Staged whether or not it is to be read back: two requests may write the same range at
+        # once, and only a name of each one's own keeps the loser from touching the winner's.
+        return self._ranges(name).write(start, chunks)
+
+    def read_range(
+        self, name: str, start: int, size: int, state: Any = None, piece: Any = None
+    ) -> Iterator[bytes]:
+        return self._ranges(name).read(start, size, piece)
+
+    def settle_range(self, name: str, start: int, size: int, state: Any, piece: Any) -> Any:
+        return self._ranges(name).settle(start, size, state, piece)
+
+    def piece(self, state: Any, start: int) -> Any:
+        return piece_at(state, start)
+
+    def unsettled(self, state: Any, below: int) -> list[int]:
+        return unsettled_starts(state, below)
+
+    def record_range(self, state: Any, start: int, size: int, piece: Any) -> Any:
+        return record_piece(state, start, piece)
+
+    def abandon_range(
+        self, name: str, start: int, end: int, state: Any = None, piece: Any = None
+    ) -> None:
+        self._ranges(name).abandon(state, piece)
+
     def committed(self, name: str, old_state: Any, new_state: Any) -> None:
-        still_used = {key for key, _ in _objects(new_state)}
-        self._delete_keys([key for key, _ in _objects(old_state) if key not in still_used])
+        still_used = _keys(new_state)
+        self._delete_keys(sorted(_keys(old_state) - still_used))
 
     def copy(self, name: str, new_name: str, size: int | None = None, state: Any = None) -> None:
-        objects = _objects(state)
         target = self._key(new_name)
+        if is_parallel(state):
+            ranges = self._ranges(name)
+            ranges.copy_to(target, ranges.complete(size, state))
+            return
+        objects = _objects(state)
         if not objects:
             # Bytes stored as one object by some other means.
             self._client.copy(
@@ -131,6 +193,9 @@ class S3ChunkStore(ChunkStore):
             raise
 
     def read(self, name: str, size: int, state: Any = None) -> Iterator[bytes]:
+        if is_parallel(state):
+            yield from self._ranges(name).read_all(size, state)
+            return
         objects = _objects(state)
         if not objects:
             yield from super().read(name, size, state)
@@ -148,6 +213,8 @@ class S3ChunkStore(ChunkStore):
     def delete(self, name: str, state: Any = None) -> None:
         if not name:
             return
+        if is_parallel(state):
+            self._ranges(name).abort(state)
         self.storage.delete(name)
         prefix = self._parts_prefix(name)
         paginator = self._client.get_paginator("list_objects_v2")
@@ -192,6 +259,11 @@ def _parse_state(state: Any) -> tuple[list[list[Any]], list[Any] | None]:
     if not state:
         return [], None
     return [list(part) for part in state.get("parts", [])], state.get("tail")
+
+
+def _keys(state: Any) -> set[str]:
+    """Every object a state refers to, serial or parallel."""
+    return {key for key, _ in _objects(state)} | staged_keys(state)
 
 
 def _objects(state: Any) -> list[tuple[str, int]]:

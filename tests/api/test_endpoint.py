@@ -5,6 +5,7 @@ docs/specification.md, §2 and §4)."""
 import json
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
@@ -222,6 +223,24 @@ def test_request_without_a_session_needs_no_csrf_token(settings):
 def test_get_sets_the_csrf_cookie_for_browsers(client):
     response = client.get("/graphql/", HTTP_ACCEPT="text/html")
     assert "csrftoken" in response.cookies
+
+
+def test_a_post_sets_the_csrf_cookie_as_graphene_django_does(client, user):
+    client.force_login(user)
+    response = client.post("/graphql/", {"operations": OPERATIONS, "map": FILE_MAP, "0": chunk()})
+    assert response.json()["data"]["uploadChunk"]["__typename"] == "ChunkedUpload"
+    assert len(response.cookies["csrftoken"].value) == 32
+
+
+def test_a_post_renews_the_csrf_cookie_it_carries(client):
+    token = _get_new_csrf_string()
+    client.cookies["csrftoken"] = token
+    response = client.post(
+        "/graphql/", {"query": "{ __typename }"}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    cookie = response.cookies["csrftoken"]
+    assert (cookie.value, cookie["max-age"]) == (token, django_settings.CSRF_COOKIE_AGE)
 
 
 def raw_upload_body(boundary):

@@ -1,8 +1,8 @@
 """Hostile input through Django's test client: property-based tests (hypothesis) send arbitrary
 content ranges, upload ids, filenames and checksums, and every answer is checked against the
-specification (docs/specification.md) §3: a typed error (a member of the result union) or HTTP 400
-with a JSON body, and a refused request changes nothing: no row, no stored byte, the offset
-unchanged.
+specification (docs/specification.md) §3, and §9 for the chunks of a parallel upload: a typed
+error (a member of the result union) or HTTP 400 with a JSON body, and a refused request changes
+nothing: no row, no stored byte, the offset (for a parallel upload: the stored ranges) unchanged.
 
 The same promise over real HTTP to gunicorn (malformed multipart bodies, dropped connections,
 MAX_CHUNK_SIZE, expiry between chunks) is tests/e2e/test_hostile_input.py; a request against
@@ -12,6 +12,7 @@ another user's upload is covered by tests/e2e/test_security.py.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import unicodedata
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 
 from chunked_graphql.models import ChunkedUpload
 from chunked_graphql.settings import DEFAULTS
+from chunked_graphql.stores.base import ChunkStore
 from tests.support.graphql_client import GraphQLClient, md5
 from tests.support.uploads import (
     DATA,
@@ -64,10 +66,9 @@ def remove_everything(media_root: Path) -> None:
 CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)", re.ASCII)
 
 
-def expected_chunk_answer(content_range: str, length: int, upload: tuple[int, int] | None) -> str:
-    """The ``__typename`` specification §3 prescribes for a chunk of ``length`` bytes sent with
-    ``content_range``, to the upload at ``(offset, total)`` or, for ``None``, as a new upload
-    (with a valid filename, by a signed-in user)."""
+def declared_range(content_range: str, length: int) -> str | tuple[int, int, int]:
+    """``(START, END, TOTAL)`` of ``content_range`` sent with a chunk of ``length`` bytes, or the
+    ``__typename`` of the error specification §3.2 to §3.5 prescribes for it."""
     if not content_range:
         return "MissingContentRange"
     match = CONTENT_RANGE.fullmatch(content_range)
@@ -83,6 +84,17 @@ def expected_chunk_answer(content_range: str, length: int, upload: tuple[int, in
         return "ChunkTooLarge"
     if end - start + 1 != length:
         return "InvalidContentRange"
+    return start, end, total
+
+
+def expected_chunk_answer(content_range: str, length: int, upload: tuple[int, int] | None) -> str:
+    """The ``__typename`` specification §3 prescribes for a chunk of ``length`` bytes sent with
+    ``content_range``, to the upload at ``(offset, total)`` or, for ``None``, as a new upload
+    (with a valid filename, by a signed-in user)."""
+    declared = declared_range(content_range, length)
+    if isinstance(declared, str):
+        return declared
+    start, _end, total = declared
     if upload is None:
         return "OffsetMismatch" if start != 0 else "ChunkedUpload"
     offset, upload_total = upload
@@ -194,6 +206,135 @@ def test_any_content_range_gets_the_contracts_answer_and_a_refusal_stores_nothin
                 assert files_under(media_root) == []
             else:
                 assert_unchanged(started["id"], 10, media_root)
+    finally:
+        remove_everything(media_root)
+
+
+PARALLEL_CHUNK = ChunkStore.min_parallel_chunk_size
+PARALLEL_DATA = os.urandom(3 * PARALLEL_CHUNK + 1000)  # four chunks, the last one short
+STORED_FIRST = PARALLEL_CHUNK  # the range stored before each example's chunk: ahead of the prefix
+
+
+def expected_parallel_chunk_answer(content_range: str, length: int) -> str:
+    """The ``__typename`` specification §9 prescribes for a chunk of ``length`` bytes sent with
+    ``content_range`` to a parallel upload of ``PARALLEL_DATA`` in chunks of ``PARALLEL_CHUNK``:
+    §3's checks, then a chunk must start at a multiple of the chunk size and be that long, the
+    last one ending at TOTAL - 1; a range stored already is answered with the upload too."""
+    declared = declared_range(content_range, length)
+    if isinstance(declared, str):
+        return declared
+    start, end, total = declared
+    if total != len(PARALLEL_DATA):
+        return "InvalidContentRange"
+    if start % PARALLEL_CHUNK or end - start + 1 != min(PARALLEL_CHUNK, total - start):
+        return "InvalidContentRange"
+    return "ChunkedUpload"
+
+
+def parallel_snapshot(upload_id: str, media_root: Path) -> tuple[Any, ...]:
+    """What a refused chunk must leave as it was: the row's ranges, offset and hash, the stored
+    file's bytes and the files under the media root."""
+    upload = ChunkedUpload.objects.get(pk=upload_id)
+    return (
+        upload.stored_ranges,
+        upload.offset,
+        upload.hashed_offset,
+        upload.hash_state,
+        upload.store_state,
+        stored_bytes(upload_id),
+        files_under(media_root),
+    )
+
+
+@pytest.mark.slow
+@HYPOTHESIS
+@given(data=st.data())
+def test_any_parallel_content_range_gets_the_contracts_answer_and_a_refusal_stores_nothing(
+    api: GraphQLClient, media_root: Path, data: st.DataObject
+) -> None:
+    total = len(PARALLEL_DATA)
+    # A chunk on the grid or just off it: at or next to a multiple of the chunk size, a chunk
+    # long or a byte more or less, as long as the last chunk, or up to the end of the file.
+    start = data.draw(
+        st.sampled_from(range(0, total, PARALLEL_CHUNK)).flatmap(
+            lambda at: st.sampled_from([at, at, at + 1, max(0, at - 1)])
+        ),
+        label="chunk start",
+    )
+    length = data.draw(
+        st.sampled_from(
+            [
+                min(PARALLEL_CHUNK, total - start),
+                min(PARALLEL_CHUNK, total - start),
+                PARALLEL_CHUNK - 1,
+                PARALLEL_CHUNK + 1,
+                total % PARALLEL_CHUNK,
+                total - start,  # the rest of the file: longer than a chunk but from the last
+                1,
+            ]
+        ),
+        label="chunk length",
+    )
+    chunk = (PARALLEL_DATA * 2)[start : start + length]
+    content_range = data.draw(
+        st.one_of(
+            st.just(f"bytes {start}-{start + length - 1}/{total}"),  # the chunk's own range
+            content_ranges(start, length, total),
+            content_ranges(start, length, total),
+            edge_ranges(start, length, total),
+            st.text(max_size=40),
+            st.just(""),
+        ),
+        label="contentRange",
+    )
+    try:
+        created = api.create(total, parallel=True, chunk_size=PARALLEL_CHUNK)
+        assert created["__typename"] == "ChunkedUpload", created
+        upload_id = created["id"]
+        first = api.send_range(upload_id, PARALLEL_DATA, STORED_FIRST, PARALLEL_CHUNK)
+        assert first["__typename"] == "ChunkedUpload", first
+        before = parallel_snapshot(upload_id, media_root)
+
+        result = api.upload_chunk(chunk, content_range, upload_id=upload_id)
+
+        expected = expected_parallel_chunk_answer(content_range, length)
+        declared = declared_range(content_range, length)
+        stored_already = (
+            isinstance(declared, tuple)
+            and expected == "ChunkedUpload"
+            and declared[0] == STORED_FIRST
+        )
+        off_the_grid = expected != "ChunkedUpload" and not isinstance(declared, str)
+        event(
+            f"answer: {expected}"
+            + (" (stored already)" if stored_already else "")
+            + (
+                " (a well-formed range off the chunk grid or of another total)"
+                if off_the_grid
+                else ""
+            )
+        )
+        if expected != "ChunkedUpload":
+            assert_typed_error(result, expected)
+            assert parallel_snapshot(upload_id, media_root) == before
+        elif stored_already:
+            assert result["__typename"] == "ChunkedUpload", result
+            assert parallel_snapshot(upload_id, media_root) == before
+        else:
+            assert result["__typename"] == "ChunkedUpload", result
+            assert not isinstance(declared, str)
+            got, end, _total = declared
+            kept_end = STORED_FIRST + PARALLEL_CHUNK - 1
+            if got <= kept_end + 1 and end + 1 >= STORED_FIRST:  # adjacent ranges are merged
+                ranges = [[min(got, STORED_FIRST), max(end, kept_end)]]
+            else:
+                ranges = sorted([[STORED_FIRST, kept_end], [got, end]])
+            assert ChunkedUpload.objects.get(pk=upload_id).stored_ranges == ranges
+            assert result["offset"] == (kept_end + 1 if got == 0 else 0)
+            content = stored_bytes(upload_id)
+            assert content[got : end + 1] == chunk
+            kept = slice(STORED_FIRST, STORED_FIRST + PARALLEL_CHUNK)
+            assert content[kept] == PARALLEL_DATA[kept]
     finally:
         remove_everything(media_root)
 

@@ -286,6 +286,26 @@ def test_a_valid_document_is_parsed_once(anon_api: GraphQLClient, monkeypatch: A
     assert len(parsed) == 1
 
 
+def test_chunks_of_one_upload_are_measured_and_validated_once(
+    api: GraphQLClient, validations: list[Any], monkeypatch: Any
+) -> None:
+    """The operation a client sends for every chunk (a multipart request, with different
+    variables each time) comes from the cache after the first: neither the limits nor
+    graphql-core's rules look at it again."""
+    views._DOCUMENTS.clear()
+    measured: list[Any] = []
+    check_document = views.limits.check_document
+
+    def spy(*args: Any) -> Any:
+        measured.append(args)
+        return check_document(*args)
+
+    monkeypatch.setattr(views.limits, "check_document", spy)
+    result = api.upload(b"x" * 30, 10)
+    assert result["offset"] == 30
+    assert (len(measured), len(validations)) == (1, 1)
+
+
 def test_a_cached_document_is_held_to_limits_set_later(
     anon_api: GraphQLClient, settings: Any
 ) -> None:

@@ -22,27 +22,45 @@ CONTRACT_FIELDS = {
         "completedAt": "DateTime",
         "checksumAlgorithm": "String!",
         "responseData": "JSONString",
+        # §9
+        "parallel": "Boolean!",
+        "chunkSize": "BigInt",
+        "missingRanges": "[ByteRange!]!",
+        "expired": "Boolean!",
     },
+    "ByteRange": {"start": "BigInt!", "end": "BigInt!"},
     "UploadError": {"code": "UploadErrorCode!", "message": "String!", "httpStatus": "Int!"},
     "MaxBytesExceeded": {"maxBytes": "BigInt!"},
     "OffsetMismatch": {"expectedOffset": "BigInt!", "providedOffset": "BigInt!"},
     "MissingChecksum": {"algorithm": "String!"},
-    "UploadIncomplete": {"offset": "BigInt!", "expectedSize": "BigInt!"},
+    "UploadIncomplete": {
+        "offset": "BigInt!",
+        "expectedSize": "BigInt!",
+        "missingRanges": "[ByteRange!]!",
+    },
+    "InvalidChunkSize": {"minChunkSize": "BigInt!", "maxChunkSize": "BigInt!"},
+    "QuotaExceeded": {"quota": "QuotaKind!", "limit": "BigInt!"},
     "CancelledUpload": {"id": "ID!"},
     "Query": {
         "chunkedUpload": "ChunkedUpload",
         "chunkedUploads": "[ChunkedUpload!]!",
         "uploadLimits": "UploadLimits!",
     },
-    # Specification §9, as far as this release implements it.
+    # Specification §9.
     "UploadLimits": {
         "maxBytes": "BigInt",
         "maxChunkSize": "BigInt!",
+        "minParallelChunkSize": "BigInt!",
+        "maxParts": "Int",
         "expiresIn": "Int!",
         "checksumAlgorithm": "String!",
+        "chunkChecksumAlgorithms": "[String!]!",
+        "maxIncompleteUploads": "Int",
+        "maxIncompleteBytes": "BigInt",
         "maxPageSize": "Int!",
     },
     "Mutation": {
+        "createUpload": "CreateUploadResult!",
         "uploadChunk": "UploadChunkResult!",
         "completeUpload": "CompleteUploadResult!",
         "cancelUpload": "CancelUploadResult!",
@@ -58,6 +76,13 @@ CONTRACT_ARGUMENTS = {
         "file": "Upload",
         "contentRange": "String",
         "filename": "String",
+        "chunkChecksum": "String",
+    },
+    ("Mutation", "createUpload"): {
+        "filename": "String!",
+        "totalSize": "BigInt!",
+        "parallel": "Boolean",
+        "chunkSize": "BigInt",
     },
     ("Mutation", "completeUpload"): {
         "uploadId": "ID",
@@ -82,6 +107,10 @@ ERRORS = {
     "UploadIncomplete": "INCOMPLETE",
     "InvalidFilename": "INVALID_FILENAME",
     "AuthenticationRequired": "AUTHENTICATION_REQUIRED",
+    "InvalidChunkChecksum": "INVALID_CHUNK_CHECKSUM",
+    "ChunkChecksumMismatch": "CHUNK_CHECKSUM_MISMATCH",
+    "InvalidChunkSize": "INVALID_CHUNK_SIZE",
+    "QuotaExceeded": "QUOTA_EXCEEDED",
 }
 
 # Added beyond the contract (which allows new types): each union and the code enum hold the
@@ -101,6 +130,18 @@ UNIONS = {
         "OffsetMismatch",
         "UploadAlreadyComplete",
         "InvalidFilename",
+        "AuthenticationRequired",
+        "InvalidChunkChecksum",
+        "ChunkChecksumMismatch",
+        "QuotaExceeded",
+    ],
+    "CreateUploadResult": [
+        "ChunkedUpload",
+        "InvalidFilename",
+        "InvalidContentRange",
+        "MaxBytesExceeded",
+        "InvalidChunkSize",
+        "QuotaExceeded",
         "AuthenticationRequired",
     ],
     "CompleteUploadResult": [
@@ -191,3 +232,7 @@ def test_a_field_name_means_one_type_across_all_result_types(schema):
                 seen.setdefault(field_name, set()).add(str(field.type))
     conflicting = {name: types for name, types in seen.items() if len(types) > 1}
     assert conflicting == {}
+
+
+def test_quota_kinds_are_those_of_the_contract(schema):
+    assert list(schema.get_type("QuotaKind").values) == ["INCOMPLETE_UPLOADS", "INCOMPLETE_BYTES"]

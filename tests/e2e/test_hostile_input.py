@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -25,9 +26,11 @@ from tests.support.graphql_client import FILE_MAP, UPLOAD_CHUNK, md5
 from tests.support.http_api import Http
 from tests.support.uploads import (
     DATA,
+    age,
     assert_typed_error,
     assert_unchanged,
     files_under,
+    stored_bytes,
     stored_offset,
     stored_size,
 )
@@ -267,6 +270,49 @@ def test_chunk_cut_off_by_a_dropped_connection_over_gunicorn_stores_nothing(
     assert "Traceback" not in server.log()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_parallel_chunk_cut_off_by_a_dropped_connection_over_gunicorn_stores_nothing(
+    gunicorn: Any, user: Any
+) -> None:
+    server = gunicorn(workers=1)
+    web = Http(server, user)
+    data = os.urandom(2 * MIB)
+    created = web.create(len(data), parallel=True, chunk_size=MIB)
+    upload_id = created["id"]
+    assert web.send_range(upload_id, data, MIB, MIB)["__typename"] == "ChunkedUpload"
+    chunk = data[:MIB]  # the first chunk, which is hashed as it arrives
+    payload = well_formed(
+        {"uploadId": upload_id, "contentRange": f"bytes 0-{MIB - 1}/{len(data)}"}, chunk
+    )
+    sent = payload[: payload.index(chunk) + len(chunk) // 2]
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+        conn.sendall(
+            (
+                "POST /graphql/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: {web.headers['Authorization']}\r\n"
+                f"Content-Type: {MULTIPART}\r\nContent-Length: {len(payload)}\r\n\r\n"
+            ).encode()
+            + sent
+        )
+        conn.shutdown(socket.SHUT_WR)  # the client goes away half-way through the chunk
+        answer = b""
+        while received := conn.recv(65536):
+            answer += received
+
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    upload = ChunkedUpload.objects.get(pk=upload_id)
+    assert (upload.offset, upload.stored_ranges, upload.hashed_offset) == (
+        0,
+        [[MIB, 2 * MIB - 1]],
+        0,
+    )
+    assert "Traceback" not in server.log()
+    assert web.send_range(upload_id, data, 0, MIB)["offset"] == len(data)
+    assert web.complete(upload_id, md5(data))["status"] == "COMPLETE"
+    assert stored_bytes(upload_id) == data
+
+
 # MAX_CHUNK_SIZE ---------------------------------------------------------------------------------
 
 
@@ -402,3 +448,73 @@ def test_chunk_still_arriving_when_its_upload_expires_over_gunicorn_is_not_kept(
     assert_typed_error(answer["data"]["uploadChunk"], "UploadExpired")
     assert stored_offset(started["id"]) == 10
     assert stored_size(started["id"]) == 10
+
+
+# A parallel upload expiring: the row is aged past its expiry by the test, so nobody waits.
+PARALLEL_CHUNK = 64 * KIB  # the smallest a parallel upload may use on the file system
+
+
+def parallel_upload(web: Http, total: int, chunk: int = PARALLEL_CHUNK) -> str:
+    created = web.create(total, parallel=True, chunk_size=chunk)
+    assert created["__typename"] == "ChunkedUpload", created
+    return str(created["id"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_chunk_after_its_upload_expired_over_gunicorn_is_refused(
+    gunicorn: Any, user: Any
+) -> None:
+    web = Http(gunicorn(workers=1), user)
+    data = os.urandom(2 * PARALLEL_CHUNK)
+    upload_id = parallel_upload(web, len(data))
+    assert web.send_range(upload_id, data, PARALLEL_CHUNK, PARALLEL_CHUNK)["offset"] == 0
+    age(upload_id)
+
+    first = web.send_range(upload_id, data, 0, PARALLEL_CHUNK)
+    again = web.send_range(upload_id, data, PARALLEL_CHUNK, PARALLEL_CHUNK)  # stored already
+    completion = web.complete(upload_id, md5(data))
+
+    for answer in (first, again, completion):
+        assert_typed_error(answer, "UploadExpired")
+    upload = ChunkedUpload.objects.get(pk=upload_id)
+    assert (upload.offset, upload.stored_ranges) == (0, [[PARALLEL_CHUNK, len(data) - 1]])
+    assert (upload.hashed_offset, upload.status) == (0, ChunkedUpload.UPLOADING)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_chunk_still_arriving_when_its_upload_expires_over_gunicorn_is_not_kept(
+    gunicorn: Any, user: Any
+) -> None:
+    server = gunicorn(workers=1)
+    web = Http(server, user)
+    # Several of the server's 1 MiB reads: half of the chunk is written before the rest comes.
+    size = 4 * MIB
+    total = 2 * size
+    upload_id = parallel_upload(web, total, size)
+    chunk = bytes(size)
+    payload = well_formed(
+        {"uploadId": upload_id, "contentRange": f"bytes 0-{size - 1}/{total}"}, chunk
+    )
+    first = payload.index(chunk) + len(chunk) // 2
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.putrequest("POST", "/graphql/")
+        for name, value in {
+            **web.headers, "Content-Type": MULTIPART, "Content-Length": str(len(payload))
+        }.items():  # fmt: skip
+            conn.putheader(name, value)
+        conn.endheaders()
+        conn.send(payload[:first])  # begun before the upload expires...
+        written_before_expiry = wait_for_size_above(upload_id, 0)
+        age(upload_id)
+        conn.send(payload[first:])  # ...and finished after
+        answer = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+
+    assert written_before_expiry  # the chunk really was on its way to the disk
+    assert_typed_error(answer["data"]["uploadChunk"], "UploadExpired")
+    upload = ChunkedUpload.objects.get(pk=upload_id)
+    assert (upload.offset, upload.stored_ranges, upload.hashed_offset) == (0, [], 0)
+    assert web.get(upload_id)["missingRanges"] == [{"start": 0, "end": total - 1}]

@@ -15,6 +15,12 @@ chunk, the next chunk, the chunk after it, `completeUpload`, `cancelUpload`. Aft
 
 On SQLite the row lock is the database's write lock; on PostgreSQL (`DATABASE_URL`) it is
 `SELECT ... FOR UPDATE`; the bytes are guarded by a lock on the stored file.
+
+Parallel uploads (specification §9) race the same way: copies of one range, different ranges at
+once, completions, cancels. After every round the stored ranges hold the expected bytes, the
+offset is their gap-free prefix, every stored byte has been hashed into the upload's hash state
+and no request still holds the hashing lease, and each stored chunk's chunkChecksum is that of
+the bytes kept for it.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -32,9 +40,12 @@ from typing import Any
 import pytest
 import requests
 
+from chunked_graphql import ranges
 from chunked_graphql.exceptions import typed_errors
+from chunked_graphql.hashing import resume_hash
 from chunked_graphql.models import ChunkedUpload
-from tests.support.http_api import Http
+from tests.support.graphql_client import chunk_checksum
+from tests.support.http_api import Http, content_range
 from tests.support.uploads import files_under
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,6 +53,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 KIB = 1024
 SIZE = 384 * KIB
 WORKERS = 4
+# Parallel uploads: chunks of the file system's smallest parallel chunk size, six of them, the
+# last one short.
+CHUNK = 64 * KIB
+PARALLEL_SIZE = 6 * CHUNK - 1000
+STARTS = list(range(0, PARALLEL_SIZE, CHUNK))
+LAST = STARTS[-1]
 
 # The typed errors (specification §2, made from the exception table): GraphQL type, code,
 # httpStatus.
@@ -64,6 +81,7 @@ class Answer:
     kind: str  # "chunk", "complete" or "cancel"
     start: int | None  # the chunk's first byte
     result: dict[str, Any]
+    sent: bytes | None = None  # the chunk's bytes (parallel uploads)
 
     @property
     def typename(self) -> str:
@@ -103,8 +121,9 @@ class Racer:
         members = {"ChunkedUpload", *TYPED_ERRORS}
         return Answer("chunk", start, self._answer(response, "uploadChunk", members))
 
-    def complete(self, upload_id: str) -> Answer:
-        checksum = hashlib.md5(self.data).hexdigest()
+    def complete(self, upload_id: str, data: bytes | None = None) -> Answer:
+        """Complete with the checksum of ``data`` (the source by default)."""
+        checksum = hashlib.md5(self.data if data is None else data).hexdigest()
         response = self.http.send_complete(upload_id, checksum)
         members = {"ChunkedUpload", *TYPED_ERRORS}
         return Answer("complete", None, self._answer(response, "completeUpload", members))
@@ -119,6 +138,36 @@ class Racer:
         first = self.chunk(0, end, None)
         assert first.typename == "ChunkedUpload", first.result
         return str(first.result["id"])
+
+    # Parallel uploads.
+
+    def chunk_at(
+        self, start: int, upload_id: str, piece: bytes | None = None, checksummed: bool = True
+    ) -> Answer:
+        """The chunk of the parallel upload at ``start``: the source's bytes, or ``piece``
+        instead, with their chunkChecksum unless ``checksummed`` is false."""
+        if piece is None:
+            piece = self.data[start : start + CHUNK]
+        response = self.http.send_chunk(
+            piece,
+            content_range(start, len(piece), len(self.data)),
+            upload_id,
+            filename=None,
+            chunk_checksum=chunk_checksum(piece) if checksummed else None,
+        )
+        members = {"ChunkedUpload", *TYPED_ERRORS}
+        return Answer("chunk", start, self._answer(response, "uploadChunk", members), piece)
+
+    def start_parallel(self, starts: Sequence[int]) -> str:
+        """A new parallel upload holding the source's chunks at ``starts``, sent one by one."""
+        response = self.http.send_create(
+            len(self.data), parallel=True, chunk_size=CHUNK, filename="race.bin"
+        )
+        upload_id = str(self._answer(response, "createUpload", {"ChunkedUpload"})["id"])
+        for start in starts:
+            answer = self.chunk_at(start, upload_id)
+            assert answer.typename == "ChunkedUpload", answer.result
+        return upload_id
 
 
 def race(calls: Sequence[Callable[[], Answer]]) -> list[Answer]:
@@ -180,6 +229,42 @@ class Checker:
         assert upload.total_size == len(data)
         if upload.status == ChunkedUpload.COMPLETE:
             assert upload.offset == len(data)
+            assert upload.file.name.endswith(".done")
+            assert self.completions(upload_id) == 1
+        else:
+            assert upload.file.name.endswith(".part")
+            assert self.completions(upload_id) == 0
+        return upload
+
+    def consistent_parallel(self, upload_id: str, data: bytes) -> ChunkedUpload | None:
+        """As ``consistent``, for a parallel upload whose bytes should be ``data``: the row's
+        ranges, offset, hash state and chunk checksums checked against its stored bytes."""
+        upload = ChunkedUpload.objects.filter(pk=upload_id).first()
+        if upload is None:
+            assert self.files_of(upload_id) == [], "a cancelled upload left bytes behind"
+            assert self.completions(upload_id) == 0
+            return None
+        assert upload.parallel and upload.total_size == len(data)
+        assert self.files_of(upload_id) == [upload.file.name], self.files_of(upload_id)
+        stored = (self.media_root / upload.file.name).read_bytes()
+        assert len(stored) <= len(data)
+        kept = upload.stored_ranges or []
+        for start, end in kept:
+            assert stored[start : end + 1] == data[start : end + 1], (start, end)
+        assert upload.offset == ranges.prefix(kept)
+        # Every request has been answered: none may still hold the lease, nor have left a
+        # stored chunk unhashed behind the prefix.
+        assert upload.hashing_until is None, "a request left the hashing lease held"
+        assert upload.hashed_offset == upload.offset, (upload.hashed_offset, upload.offset)
+        hashed = resume_hash("md5", upload.hash_state, upload.hashed_offset)
+        assert hashed is not None
+        assert hashed.hexdigest() == hashlib.md5(data[: upload.offset]).hexdigest()
+        starts = [s for low, high in kept for s in range(low, high + 1, CHUNK)]
+        assert upload.chunk_checksums == {
+            str(s): chunk_checksum(data[s : s + CHUNK]) for s in starts
+        }, "a chunkChecksum kept is not that of the bytes kept"
+        if upload.status == ChunkedUpload.COMPLETE:
+            assert stored == data
             assert upload.file.name.endswith(".done")
             assert self.completions(upload_id) == 1
         else:
@@ -425,3 +510,272 @@ def test_cancels_racing_next_chunks_leave_no_bytes(
         assert set(typenames(chunks)) <= {"ChunkedUpload", "OffsetMismatch", "UploadNotFound"}
         assert typenames(cancels) == {"CancelledUpload": 1, "UploadNotFound": 2}
         assert check.consistent(upload_id, data) is None
+
+
+# Parallel uploads ---------------------------------------------------------------------------------
+
+
+def parallel_source(seed: int) -> bytes:
+    return random.Random(seed).randbytes(PARALLEL_SIZE)
+
+
+def size_at(start: int) -> int:
+    return min(CHUNK, PARALLEL_SIZE - start)
+
+
+def missing(answer: Answer, start: int) -> bool:
+    """Whether the upload in ``answer`` lists any byte of the chunk at ``start`` as missing."""
+    end = start + size_at(start) - 1
+    gaps = [[gap["start"], gap["end"]] for gap in answer.result["missingRanges"]]
+    return ranges.overlaps(gaps, start, end)
+
+
+def test_parallel_copies_of_one_range_racing_store_it_once(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
+    data = parallel_source(70)
+    racer = racer_for(data)
+    upload_id = racer.start_parallel([])
+    expected = bytearray(data)
+    others = random.Random(71)
+
+    for start in [2 * CHUNK, 0, LAST, CHUNK, 4 * CHUNK, 3 * CHUNK]:
+        # Copies of the source's bytes and copies of other bytes, each with its chunkChecksum.
+        other = others.randbytes(size_at(start))
+        answers = race(
+            [partial(racer.chunk_at, start, upload_id)] * 5
+            + [partial(racer.chunk_at, start, upload_id, other)] * 3
+        )
+
+        kept = (check.media_root / ChunkedUpload.objects.get(pk=upload_id).file.name).read_bytes()
+        winner = kept[start : start + size_at(start)]
+        assert winner in (data[start : start + size_at(start)], other)
+        for answer in answers:
+            if answer.sent == winner:
+                # Answered once the range was stored, by this copy or another.
+                assert answer.typename == "ChunkedUpload", answer.result
+                assert not missing(answer, start), answer.result
+            else:
+                assert answer.typename == "ChunkChecksumMismatch", answer.result
+        expected[start : start + size_at(start)] = winner
+        assert check.consistent_parallel(upload_id, bytes(expected)) is not None
+
+    assert racer.complete(upload_id, bytes(expected)).result["status"] == "COMPLETE"
+    upload = check.consistent_parallel(upload_id, bytes(expected))
+    assert upload is not None and upload.status == ChunkedUpload.COMPLETE
+
+
+def test_parallel_different_ranges_sent_at_once_are_all_stored(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
+    for round_number in range(3):
+        data = parallel_source(80 + round_number)
+        racer = racer_for(data)
+        upload_id = racer.start_parallel([])
+
+        answers = race([partial(racer.chunk_at, start, upload_id) for start in STARTS])
+
+        assert typenames(answers) == {"ChunkedUpload": len(STARTS)}
+        for answer in answers:
+            assert not missing(answer, answer.start or 0), answer.result
+        upload = check.consistent_parallel(upload_id, data)
+        assert upload is not None and upload.stored_ranges == [[0, PARALLEL_SIZE - 1]]
+        assert racer.complete(upload_id).result["status"] == "COMPLETE"
+        assert check.consistent_parallel(upload_id, data) is not None
+
+
+def test_parallel_completions_racing_the_last_chunks_complete_at_most_once(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
+    # A chunk in the middle and the last one are missing: the one in the middle lets the
+    # prefix reach the chunks after it, which then wait to be hashed.
+    absent = [2 * CHUNK, LAST]
+    for round_number in range(4):
+        data = parallel_source(90 + round_number)
+        racer = racer_for(data)
+        upload_id = racer.start_parallel([start for start in STARTS if start not in absent])
+
+        answers = race(
+            [partial(racer.chunk_at, start, upload_id) for start in absent] * 2
+            + [partial(racer.complete, upload_id)] * 5
+        )
+
+        chunks, completions = kinds(answers, "chunk"), kinds(answers, "complete")
+        assert set(typenames(chunks)) <= {"ChunkedUpload", "UploadAlreadyComplete"}
+        for start in absent:  # stored by one of its copies
+            assert any(a.succeeded for a in chunks if a.start == start), typenames(chunks)
+        assert set(typenames(completions)) <= {
+            "ChunkedUpload",
+            "UploadIncomplete",
+            "UploadAlreadyComplete",
+        }
+        for answer in completions:
+            if answer.typename == "UploadIncomplete":
+                assert answer.result["missingRanges"], answer.result
+        completed = [answer for answer in completions if answer.succeeded]
+        assert len(completed) <= 1
+        upload = check.consistent_parallel(upload_id, data)
+        assert upload is not None and upload.offset == PARALLEL_SIZE
+        assert check.completions(upload_id) == len(completed)
+        assert (upload.status == ChunkedUpload.COMPLETE) == bool(completed)
+
+        if not completed:  # every completion came before the last chunks: complete it now
+            assert racer.complete(upload_id).result["status"] == "COMPLETE"
+        assert check.consistent_parallel(upload_id, data) is not None
+        assert racer.complete(upload_id).typename == "UploadAlreadyComplete"
+        assert check.completions(upload_id) == 1
+
+
+def test_parallel_chunks_racing_a_completion_never_reopen_the_upload(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
+    others = random.Random(101)
+    for round_number in range(3):
+        data = parallel_source(100 + round_number)
+        racer = racer_for(data)
+        upload_id = racer.start_parallel(STARTS)
+
+        # Every chunk sent again, as it was and with other bytes and no chunkChecksum.
+        answers = race(
+            [partial(racer.complete, upload_id)]
+            + [partial(racer.chunk_at, start, upload_id) for start in STARTS]
+            + [
+                partial(racer.chunk_at, start, upload_id, others.randbytes(size_at(start)), False)
+                for start in STARTS
+            ]
+        )
+
+        chunks, completions = kinds(answers, "chunk"), kinds(answers, "complete")
+        assert typenames(completions) == {"ChunkedUpload": 1}
+        assert set(typenames(chunks)) <= {"ChunkedUpload", "UploadAlreadyComplete"}
+        for answer in chunks:
+            if answer.succeeded:  # answered before the completion, with the upload unchanged
+                assert answer.result["status"] == "UPLOADING", answer.result
+                assert answer.result["missingRanges"] == [], answer.result
+        upload = check.consistent_parallel(upload_id, data)
+        assert upload is not None and upload.status == ChunkedUpload.COMPLETE
+        late = racer.chunk_at(0, upload_id)
+        assert late.typename == "UploadAlreadyComplete", late.result
+        assert check.consistent_parallel(upload_id, data) is not None
+
+
+def test_parallel_cancel_racing_chunks_and_completions_leaves_one_outcome(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
+    for round_number in range(6):
+        data = parallel_source(110 + round_number)
+        racer = racer_for(data)
+        # Every other round all bytes are in already, so a completion can win from the start;
+        # in the others the first chunk and the last are missing, so the one storing the first
+        # goes on to hash the chunks after it while the cancels run.
+        upload_id = racer.start_parallel(STARTS if round_number % 2 else STARTS[1:-1])
+
+        answers = race(
+            [partial(racer.chunk_at, 0, upload_id)] * 2
+            + [partial(racer.chunk_at, LAST, upload_id)] * 3
+            + [partial(racer.complete, upload_id)] * 3
+            + [partial(racer.cancel, upload_id)] * 3
+        )
+
+        chunks, completions = kinds(answers, "chunk"), kinds(answers, "complete")
+        cancels = kinds(answers, "cancel")
+        assert set(typenames(chunks)) <= {
+            "ChunkedUpload",
+            "UploadNotFound",
+            "UploadAlreadyComplete",
+        }
+        assert set(typenames(completions)) <= {
+            "ChunkedUpload",
+            "UploadIncomplete",
+            "UploadNotFound",
+            "UploadAlreadyComplete",
+        }
+        completed = [answer for answer in completions if answer.succeeded]
+        cancelled = [answer for answer in cancels if answer.succeeded]
+        assert len(completed) <= 1
+        assert len(cancelled) <= 1
+        assert not (completed and cancelled), "an upload was both completed and cancelled"
+
+        upload = check.consistent_parallel(upload_id, data)
+        if cancelled:
+            assert upload is None
+            assert cancelled[0].result["id"] == upload_id
+            assert set(typenames(cancels)) <= {"CancelledUpload", "UploadNotFound"}
+        else:
+            # A cancel that found the upload still open would have deleted it.
+            assert upload is not None and upload.status == ChunkedUpload.COMPLETE
+            assert len(completed) == 1
+            assert set(typenames(cancels)) == {"UploadAlreadyComplete"}
+
+
+def test_parallel_cancels_racing_chunks_leave_no_bytes(
+    racer_for: Callable[[bytes], Racer], check: Checker
+) -> None:
+    for round_number in range(6):
+        # Many chunks after the first two are in, waiting for the prefix to reach them: the
+        # request storing the second goes on to hash them, one by one, while the cancels run.
+        data = random.Random(120 + round_number).randbytes(16 * CHUNK - 1000)
+        racer = racer_for(data)
+        upload_id = racer.start_parallel([])
+        ahead = race(
+            [
+                partial(racer.chunk_at, start, upload_id)
+                for start in range(2 * CHUNK, len(data), CHUNK)
+            ]
+        )
+        assert typenames(ahead) == {"ChunkedUpload": len(ahead)}
+
+        answers = race(
+            [partial(racer.chunk_at, 0, upload_id)] * 3
+            + [partial(racer.chunk_at, CHUNK, upload_id)] * 3
+            + [partial(racer.cancel, upload_id)] * 3
+        )
+
+        chunks, cancels = kinds(answers, "chunk"), kinds(answers, "cancel")
+        assert set(typenames(chunks)) <= {"ChunkedUpload", "UploadNotFound"}
+        assert typenames(cancels) == {"CancelledUpload": 1, "UploadNotFound": 2}
+        assert check.consistent_parallel(upload_id, data) is None
+
+
+@pytest.fixture
+def pausing_server(gunicorn: Any, tmp_path: Path) -> tuple[Any, Path, Path]:
+    """A server whose first request to read back a chunk that arrived ahead, to hash it, waits
+    just before the read until the test creates the release file (``tests.support.faults``);
+    its second worker answers meanwhile. The server, the marker the waiting worker writes, and
+    the release file."""
+    marker, release = tmp_path / "paused.pid", tmp_path / "release"
+    server = gunicorn(
+        workers=2,
+        app="tests.support.faults:application",
+        env={
+            "CHUNKED_GRAPHQL_FAULT_STAGE": "hashing",
+            "CHUNKED_GRAPHQL_FAULT_MARKER": str(marker),
+            "CHUNKED_GRAPHQL_FAULT_RELEASE": str(release),
+        },
+    )
+    return server, marker, release
+
+
+def test_parallel_cancel_while_chunks_ahead_are_hashed_answers_the_chunk_and_leaves_no_bytes(
+    pausing_server: tuple[Any, Path, Path], user: Any, check: Checker
+) -> None:
+    server, marker, release = pausing_server
+    data = parallel_source(130)
+    racer = Racer(Http(server, user, timeout=120), data)
+    upload_id = racer.start_parallel(STARTS[1:])  # all but the first, waiting for it
+
+    with ThreadPoolExecutor(1) as pool:
+        # The first chunk is stored; its request then goes on to hash the chunks after it.
+        first = pool.submit(racer.chunk_at, 0, upload_id)
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline and not first.done(), server.log()
+            time.sleep(0.01)
+        cancelled = racer.cancel(upload_id)
+        release.touch()
+        stored = first.result(timeout=60)
+
+    assert cancelled.typename == "CancelledUpload", cancelled.result
+    # Its bytes were stored before the cancel: the cancel took them, not an error.
+    assert stored.typename == "ChunkedUpload", stored.result
+    assert check.consistent_parallel(upload_id, data) is None

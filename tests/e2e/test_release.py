@@ -254,9 +254,10 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_serves_a_new_project(
         server.wait(30)
         log.close()
 
-    # Two chunks arrived, and the completed file lies under MEDIA_ROOT with the file's bytes.
+    # The limits, the new upload, two chunks and the completion arrived, and the completed file
+    # lies under MEDIA_ROOT with the file's bytes.
     requests_log = (tmp_path / "runserver.log").read_text()
-    assert requests_log.count('"POST /graphql/ HTTP/1.1" 200') == 3, requests_log  # 2 + complete
+    assert requests_log.count('"POST /graphql/ HTTP/1.1" 200') == 5, requests_log
     stored = run(
         *manage, "shell", "-c",
         "from chunked_graphql.models import ChunkedUpload; "

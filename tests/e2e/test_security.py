@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -40,15 +41,16 @@ from tests.support.uploads import DATA, UNKNOWN_ID, files_under, stored_bytes, s
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EVIL = "https://evil.example"
+KIB = 1024
 
 
-def snapshot(media_root: Path) -> list[tuple[str, int, int, bytes]]:
-    """Every upload's id, status, offset and stored bytes, and every stored file."""
+def snapshot(media_root: Path) -> list[tuple[Any, bytes]]:
+    """Every upload's row (a parallel upload's stored ranges, hash state and chunk checksums
+    with it) and stored bytes, and every stored file."""
     uploads = [
-        (str(upload.pk), upload.status, upload.offset, stored_bytes(upload.pk))
-        for upload in ChunkedUpload.objects.order_by("pk")
+        (row, stored_bytes(row["id"])) for row in ChunkedUpload.objects.order_by("pk").values()
     ]
-    return [*uploads, ("files", 0, 0, "\n".join(files_under(media_root)).encode())]
+    return [*uploads, ("files", "\n".join(files_under(media_root)).encode())]
 
 
 # USER_RESTRICTED -------------------------------------------------------------------------------
@@ -152,6 +154,85 @@ def test_another_callers_requests_posted_to_the_owners_upload_url_are_not_found(
     continued = owned.owner.chunk(DATA[10:], "bytes 10-19/20", url=owned.partial["url"])
     assert continued["id"] == owned.partial["id"]
     assert stored_offset(owned.partial["id"]) == 20
+
+
+# The same for parallel uploads: one with its first chunk and its last (ahead of the gap) stored,
+# one complete.
+PARALLEL_CHUNK = 64 * KIB  # the smallest a parallel upload may use on the file system
+
+
+class OwnedParallel:
+    """The owner's two parallel uploads of ``data``, three chunks long: ``partial`` holds the
+    first chunk and the last, ``complete`` all of them, completed."""
+
+    def __init__(self, owner: Http) -> None:
+        self.owner = owner
+        self.data = os.urandom(2 * PARALLEL_CHUNK + 10)
+        self.partial = self.create()
+        for start in (2 * PARALLEL_CHUNK, 0):
+            self.owner.send_range(self.partial["id"], self.data, start, PARALLEL_CHUNK)
+        self.complete = self.create()
+        for start in (0, PARALLEL_CHUNK, 2 * PARALLEL_CHUNK):
+            self.owner.send_range(self.complete["id"], self.data, start, PARALLEL_CHUNK)
+        assert owner.complete(self.complete["id"], md5(self.data))["status"] == "COMPLETE"
+
+    def create(self) -> dict[str, Any]:
+        created = self.owner.create(len(self.data), parallel=True, chunk_size=PARALLEL_CHUNK)
+        assert created["__typename"] == "ChunkedUpload", created
+        return created
+
+
+@pytest.fixture
+def owned_parallel(owned: Owned) -> OwnedParallel:
+    return OwnedParallel(owned.owner)
+
+
+def test_another_callers_queries_see_none_of_the_owners_parallel_uploads(
+    owned_parallel: OwnedParallel, intruder: Http
+) -> None:
+    for upload in (owned_parallel.partial, owned_parallel.complete):
+        assert intruder.get(upload["id"]) is None
+        assert intruder.get(upload["id"], url=upload["url"]) is None
+        assert intruder.get(uuid.UUID(upload["id"]).hex.upper()) is None
+    for status in (None, "UPLOADING", "COMPLETE"):
+        assert intruder.list(status) == []
+    # The owner finds them, the missing chunk too: the answers above are the isolation at work.
+    partial = owned_parallel.owner.get(owned_parallel.partial["id"])
+    gap = {"start": PARALLEL_CHUNK, "end": 2 * PARALLEL_CHUNK - 1}
+    assert (partial["parallel"], partial["missingRanges"]) == (True, [gap])
+    listed = {upload["id"] for upload in owned_parallel.owner.list()}
+    assert {owned_parallel.partial["id"], owned_parallel.complete["id"]} <= listed
+
+
+def test_another_callers_mutations_on_the_owners_parallel_uploads_are_not_found_and_change_nothing(
+    owned_parallel: OwnedParallel, intruder: Http, media_root: Path
+) -> None:
+    data = owned_parallel.data
+    before = snapshot(media_root)
+
+    def attempts(upload_id: str) -> list[dict[str, Any]]:
+        return [
+            # The missing chunk, then one stored already (a re-sent chunk is answered with the
+            # upload, for its owner).
+            intruder.send_range(upload_id, data, PARALLEL_CHUNK, PARALLEL_CHUNK),
+            intruder.send_range(upload_id, data, 0, PARALLEL_CHUNK),
+            intruder.complete(upload_id, md5(data)),
+            intruder.cancel(upload_id),
+        ]
+
+    for upload in (owned_parallel.partial, owned_parallel.complete):
+        answers = attempts(upload["id"])
+        assert [a["__typename"] for a in answers] == ["UploadNotFound"] * 4
+        # Exactly the answers for an upload that does not exist: nothing tells them apart.
+        assert answers == attempts(UNKNOWN_ID)
+
+    assert snapshot(media_root) == before
+    # The owner's upload is intact and still theirs to finish.
+    upload_id = owned_parallel.partial["id"]
+    finished = owned_parallel.owner.send_range(upload_id, data, PARALLEL_CHUNK, PARALLEL_CHUNK)
+    assert finished["offset"] == len(data)
+    assert owned_parallel.owner.complete(upload_id, md5(data))["status"] == "COMPLETE"
+    assert stored_bytes(upload_id) == data
 
 
 # CSRF ------------------------------------------------------------------------------------------

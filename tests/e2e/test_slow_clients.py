@@ -9,6 +9,7 @@ REQUEST_GRACE (3 s) well inside them.
 from __future__ import annotations
 
 import json
+import os
 import select
 import socket
 import threading
@@ -18,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.graphql_client import FILE_MAP, UPLOAD_CHUNK, md5
+from chunked_graphql.models import ChunkedUpload
+from tests.support.graphql_client import FILE_MAP, UPLOAD_CHUNK, chunk_checksum, md5
 from tests.support.http_api import Http, content_range
-from tests.support.uploads import files_under, stored_offset, stored_size
+from tests.support.uploads import files_under, stored_bytes, stored_offset, stored_size
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -222,6 +224,111 @@ def test_retry_of_a_chunk_whose_first_copy_trickles_is_answered_within_5_s(
     assert first_cut_off
     assert web.chunk(chunk, next_range, upload_id=started["id"])["offset"] == total
     assert web.complete(started["id"], md5(bytes(10) + chunk))["status"] == "COMPLETE"
+
+
+# The trickling chunk of a parallel upload -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(WORKERS))
+def test_trickling_parallel_chunk_is_dropped_and_the_upload_continues(
+    gunicorn: Any, user: Any, kind: str
+) -> None:
+    # The stall timeout shortened as for the serial chunk above.
+    server = start(gunicorn, kind, CHUNKED_GRAPHQL_STALL_TIMEOUT=4)
+    web = Http(server, user, timeout=30)
+    size = 4 * MIB
+    data = os.urandom(2 * size + 10)
+    upload_id = web.create(len(data), parallel=True, chunk_size=size)["id"]
+    web.send_range(upload_id, data, 0, size)
+    web.send_range(upload_id, data, 2 * size, 10)  # ahead of the gap
+    # The trickling copy of the gap holds other bytes (and their chunkChecksum) than those
+    # resent: nothing of it may be kept, neither its bytes, nor its hash, nor its checksum.
+    other = os.urandom(size)
+    variables = {
+        "uploadId": upload_id,
+        "contentRange": content_range(size, size, len(data)),
+        "chunkChecksum": chunk_checksum(other),
+    }
+    body = chunk_body(variables, other)
+    headers = {**web.headers, "Content-Type": MULTIPART}
+    # 1.5 MiB at once: the server reads 1 MiB at a time, so one block (less the parts before
+    # the chunk) is written before the rest trickles.
+    sender = SlowSender(server.port, headers, body, prefix=body.index(other) + 3 * MIB // 2)
+    half = MIB // 2  # surely within that first block
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            partly_written = stored_bytes(upload_id)[size : size + half] == other[:half]
+            if partly_written:
+                break
+            time.sleep(0.05)
+
+        assert sender.finished(timeout=20)
+    finally:
+        sender.close()
+
+    assert partly_written
+    assert sender.answer.startswith(b"HTTP/1.1 400") or not sender.answer
+    upload = ChunkedUpload.objects.get(pk=upload_id)
+    assert (upload.offset, upload.stored_ranges, upload.hashed_offset) == (
+        size,
+        [[0, size - 1], [2 * size, len(data) - 1]],
+        size,
+    )
+    assert sorted(upload.chunk_checksums) == ["0", str(2 * size)]
+    assert web.get(upload_id)["missingRanges"] == [{"start": size, "end": 2 * size - 1}]
+    resumed = web.send_range(upload_id, data, size, size)
+    assert (resumed["offset"], resumed["missingRanges"]) == (len(data), [])
+    assert web.complete(upload_id, md5(data))["status"] == "COMPLETE"
+    assert stored_bytes(upload_id) == data
+    assert "Traceback" not in server.log()
+
+
+@pytest.mark.parametrize("kind", list(WORKERS))
+def test_retry_of_a_parallel_chunk_whose_first_copy_trickles_is_answered_within_5_s(
+    gunicorn: Any, user: Any, kind: str
+) -> None:
+    # The first copy is cut off after STALL_TIMEOUT; 6 s (rather than 15) keeps the test short
+    # and still leaves the retry, answered after the 2 s lock wait, well ahead of it.
+    server = start(gunicorn, kind, CHUNKED_GRAPHQL_STALL_TIMEOUT=6)
+    web = Http(server, user, timeout=30)
+    size = 2 * MIB
+    data = os.urandom(2 * size)
+    upload_id = web.create(len(data), parallel=True, chunk_size=size)["id"]
+    web.send_range(upload_id, data, size, size)  # ahead: the range retried is the first
+    chunk = data[:size]
+    first_range = content_range(0, size, len(data))
+    variables = {
+        "uploadId": upload_id,
+        "contentRange": first_range,
+        "chunkChecksum": chunk_checksum(chunk),
+    }
+    body = chunk_body(variables, chunk)
+    headers = {**web.headers, "Content-Type": MULTIPART}
+    # 1.5 MiB at once: the first copy has begun to write (and holds its range's lock) when the
+    # rest trickles.
+    first = SlowSender(server.port, headers, body, prefix=body.index(chunk) + 3 * MIB // 2)
+    try:
+        time.sleep(1.0)
+
+        busy, waited = timed(
+            lambda: web.send_chunk(
+                chunk, first_range, upload_id, chunk_checksum=chunk_checksum(chunk)
+            ).json()
+        )
+        upload = ChunkedUpload.objects.get(pk=upload_id)
+        while_busy = (upload.offset, upload.stored_ranges, upload.hashed_offset)
+        first_cut_off = first.finished(timeout=30)
+    finally:
+        first.close()
+
+    assert waited < TARGET, f"the retry was answered after {waited:.1f} s"
+    assert busy["errors"][0]["extensions"] == {"code": "UPLOAD_BUSY"}
+    assert while_busy == (0, [[size, len(data) - 1]], 0)
+    assert first_cut_off
+    assert web.send_range(upload_id, data, 0, size)["offset"] == len(data)
+    assert web.complete(upload_id, md5(data))["status"] == "COMPLETE"
+    assert stored_bytes(upload_id) == data
 
 
 # Slow but acceptable ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Apollo Client 4 with apollo-upload-client 19 (Node, ``tests/interop/node``) against a real
 gunicorn server: chunks, resuming, typed errors, and why ``InMemoryCache`` needs
-``possibleTypes``. Also checks the browser uploader's MD5 against Node's."""
+``possibleTypes``."""
 
 from __future__ import annotations
 
@@ -96,10 +96,3 @@ def test_possible_types_of_the_apollo_client_match_the_schema():
     }
     shipped = json.loads((NODE_PACKAGE / "possible-types.json").read_text())
     assert {name: sorted(members) for name, members in shipped.items()} == expected
-
-
-def test_browser_md5_matches_nodes_for_every_block_boundary():
-    result = subprocess.run(
-        [node(), "md5-check.mjs"], cwd=NODE_PACKAGE, capture_output=True, text=True, timeout=60
-    )
-    assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr

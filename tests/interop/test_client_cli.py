@@ -16,6 +16,7 @@ import pytest
 from chunked_graphql.models import ChunkedUpload
 from example_site.auth import make_token
 from tests.support.flaky_proxy import FlakyProxy
+from tests.support.project_site import older_release
 from tests.support.servers import free_port
 from tests.support.uploads import stored_bytes
 
@@ -104,11 +105,12 @@ def test_cli_resumes_when_the_same_command_is_run_again(server, token, data_file
     proxy = FlakyProxy(server.url, {})
     command = [
         data_file, "--endpoint", f"{proxy.url}/graphql/", "--token", token,
-        "--chunk-size", "64K", "--retries", "0", "--json",
+        "--chunk-size", "64K", "--parallel", "1", "--retries", "0", "--json",
     ]  # fmt: skip
     try:
-        # The network fails after two chunks: the first run stops there.
-        proxy.failures.update(dict.fromkeys(range(2, 20), "drop"))
+        # The network fails after two chunks (POST 0 asks the limits, 1 creates the upload):
+        # the first run stops there.
+        proxy.failures.update(dict.fromkeys(range(4, 20), "drop"))
         first = run_cli(*command, env=env)
         proxy.failures.clear()
         second = run_cli(*command, env=env)
@@ -138,6 +140,91 @@ def test_cli_interrupted_by_ctrl_c_says_how_to_resume(server, token, data_file, 
     result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
     assert result.returncode == 130
     assert error_line(result).endswith("interrupted; run the same command again to resume")
+
+
+@live
+def test_cli_sends_chunks_side_by_side_with_parallel(gunicorn, token, data_file, env):
+    server = gunicorn(workers=4)
+    proxy = FlakyProxy(server.url, {})
+    try:
+        result = run_cli(
+            data_file, "--endpoint", f"{proxy.url}/graphql/", "--token", token,
+            "--chunk-size", "64K", "--parallel", "4", "--json", env=env,
+        )  # fmt: skip
+    finally:
+        proxy.close()
+    assert result.returncode == 0, result.stderr
+    upload = ChunkedUpload.objects.get(pk=json.loads(result.stdout)["id"])
+    assert (upload.parallel, upload.chunk_size) == (True, CHUNK)
+    assert proxy.most_in_flight > 1
+    assert stored_bytes(upload.pk) == data_file.read_bytes()
+
+
+@live
+def test_cli_resumes_a_parallel_upload_with_what_the_server_lacks(server, token, data_file, env):
+    proxy = FlakyProxy(server.url, {})
+    command = [
+        data_file, "--endpoint", f"{proxy.url}/graphql/", "--token", token,
+        "--chunk-size", "64K", "--parallel", "4", "--retries", "0", "--json",
+    ]  # fmt: skip
+    try:
+        # One chunk gets through, then the network fails.
+        proxy.failures.update(dict.fromkeys(range(3, 20), "drop"))
+        first = run_cli(*command, env=env)
+        proxy.failures.clear()
+        second = run_cli(*command, env=env)
+    finally:
+        proxy.close()
+
+    assert first.returncode == 3, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert f"Resuming data.bin at {CHUNK} of {SIZE} bytes" in second.stderr
+    assert ChunkedUpload.objects.count() == 1
+    assert stored_bytes(json.loads(second.stdout)["id"]) == data_file.read_bytes()
+
+
+@live
+def test_cli_interrupted_while_chunks_are_in_flight_stops_at_once(server, token, data_file, env):
+    proxy = FlakyProxy(server.url, {3: "hang"})  # a chunk, in one of the senders
+    try:
+        process = start_cli(
+            data_file, "--endpoint", f"{proxy.url}/graphql/", "--token", token,
+            "--chunk-size", "64K", "--parallel", "4", env=env,
+        )  # fmt: skip
+        assert proxy.hanging.wait(30), "the chunk never arrived"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        proxy.close()
+    result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    assert result.returncode == 130
+    assert error_line(result).endswith("interrupted; run the same command again to resume")
+
+
+@live
+def test_cli_uploads_to_a_server_of_an_earlier_release(gunicorn, token, data_file, env):
+    server = gunicorn(workers=1, settings=older_release.SERVER_SETTINGS)
+    result = run_cli(
+        data_file, "--endpoint", server.graphql_url, "--token", token, "--chunk-size", "64K",
+        "--json", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    upload = ChunkedUpload.objects.get(pk=json.loads(result.stdout)["id"])
+    assert upload.parallel is False
+    assert stored_bytes(upload.pk) == data_file.read_bytes()
+
+
+@live
+def test_cli_refuses_a_chunk_size_parallel_uploads_do_not_take(server, token, data_file, env):
+    result = run_cli(
+        data_file, "--endpoint", server.graphql_url, "--token", token, "--chunk-size", "1000",
+        "--parallel", "4", env=env,
+    )  # fmt: skip
+    assert result.returncode == 4
+    line = error_line(result)
+    assert "needs chunks of 65536 to " in line
+    assert line.endswith("(INVALID_CHUNK_SIZE)")
+    assert ChunkedUpload.objects.count() == 0
 
 
 @live
@@ -194,7 +281,10 @@ def test_cli_signs_in_at_the_login_url_given(server, user, data_file, env, login
         (None, "/accounts/login/"),  # a project without Django's default login URL
         ("/signin/", "/signin/"),
         # A page, but not a login form: it sets no CSRF cookie.
-        ("/static/example_site/md5.js", "/static/example_site/md5.js"),
+        (
+            "/static/chunked_graphql/graphiql/graphiql/LICENSE",
+            "/static/chunked_graphql/graphiql/graphiql/LICENSE",
+        ),
     ],
 )
 def test_cli_says_when_there_is_no_login_page(gunicorn, user, data_file, env, login_url, looked_at):
@@ -265,6 +355,8 @@ def test_cli_without_the_client_extra_says_how_to_install_it(env):
         (["--endpoint", "ftp://example.com/"], "must be an http:// or https:// URL"),
         (["--endpoint", "http://x/graphql/", "--chunk-size", "lots"], "not a size"),
         (["--endpoint", "http://x/graphql/", "--token", "t", "--username", "u"], "only one of"),
+        (["--endpoint", "http://x/graphql/", "--parallel", "0"], "whole number from 1"),
+        (["--endpoint", "http://x/graphql/", "--parallel", "four"], "whole number from 1"),
     ],
 )
 def test_cli_rejects_bad_arguments_in_one_line(args, complaint, data_file, env):

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 NODE_PACKAGE = ROOT / "tests" / "interop" / "node"
+JS_CLIENT = ROOT / "js" / "client"
 
 
 def require(available: bool, what: str, how: str) -> None:
@@ -41,5 +42,18 @@ def node() -> str:
         (NODE_PACKAGE / "node_modules" / "apollo-upload-client").is_dir(),
         "the npm packages of tests/interop/node",
         "make test runs npm ci there",
+    )
+    return found
+
+
+def js_client() -> str:
+    """Node, with the package in js/client built (``make test`` runs npm ci and the build)."""
+    found = shutil.which("node")
+    require(found is not None, "node", "install Node.js 20 or later")
+    assert found is not None
+    require(
+        (JS_CLIENT / "dist" / "index.js").is_file(),
+        "the built package of js/client",
+        "make test runs npm ci and npm run build there",
     )
     return found

@@ -15,22 +15,46 @@ from django.test import Client, TestCase
 
 UPLOAD_FIELDS = """
     __typename id url filename offset totalSize expires status createdAt completedAt
-    checksumAlgorithm responseData
+    checksumAlgorithm responseData parallel chunkSize missingRanges { start end } expired
 """
 
 ERROR_FIELDS = "... on UploadError { code message httpStatus }"
 
 UPLOAD_CHUNK = f"""
-mutation UploadChunk($uploadId: ID, $file: Upload, $contentRange: String, $filename: String) {{
+mutation UploadChunk($uploadId: ID, $file: Upload, $contentRange: String, $filename: String,
+                     $chunkChecksum: String) {{
     uploadChunk(uploadId: $uploadId, file: $file, contentRange: $contentRange,
-                filename: $filename) {{
+                filename: $filename, chunkChecksum: $chunkChecksum) {{
         __typename
         ... on ChunkedUpload {{ {UPLOAD_FIELDS} }}
         {ERROR_FIELDS}
         ... on MaxBytesExceeded {{ maxBytes }}
         ... on OffsetMismatch {{ expectedOffset providedOffset }}
+        ... on QuotaExceeded {{ quota limit }}
     }}
 }}
+"""
+
+CREATE_UPLOAD = f"""
+mutation CreateUpload($filename: String!, $totalSize: BigInt!, $parallel: Boolean,
+                      $chunkSize: BigInt) {{
+    createUpload(filename: $filename, totalSize: $totalSize, parallel: $parallel,
+                 chunkSize: $chunkSize) {{
+        __typename
+        ... on ChunkedUpload {{ {UPLOAD_FIELDS} }}
+        {ERROR_FIELDS}
+        ... on MaxBytesExceeded {{ maxBytes }}
+        ... on InvalidChunkSize {{ minChunkSize maxChunkSize }}
+        ... on QuotaExceeded {{ quota limit }}
+    }}
+}}
+"""
+
+UPLOAD_LIMITS = """
+query { uploadLimits {
+    maxBytes maxChunkSize minParallelChunkSize maxParts expiresIn checksumAlgorithm
+    chunkChecksumAlgorithms maxIncompleteUploads maxIncompleteBytes maxPageSize
+} }
 """
 
 COMPLETE_UPLOAD = f"""
@@ -42,7 +66,7 @@ mutation CompleteUpload($uploadId: ID, $checksum: String, $file: Upload, $filena
         {ERROR_FIELDS}
         ... on MaxBytesExceeded {{ maxBytes }}
         ... on MissingChecksum {{ algorithm }}
-        ... on UploadIncomplete {{ offset expectedSize }}
+        ... on UploadIncomplete {{ offset expectedSize missingRanges {{ start end }} }}
     }}
 }}
 """
@@ -76,6 +100,15 @@ query ListUploads($status: ChunkedUploadStatus) {{
 FILE_MAP = '{"0": ["variables.file"]}'
 
 _UNSET: Any = object()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def chunk_checksum(data: bytes) -> str:
+    """The chunkChecksum of ``data`` as clients send it."""
+    return "sha256:" + sha256(data)
 
 
 def md5(data: bytes) -> str:
@@ -148,10 +181,47 @@ class GraphQLClient:
         upload_id: str | None = None,
         filename: str | None = "file.bin",
         url: str | None = None,
+        chunk_checksum: str | None = None,
     ) -> dict[str, Any]:
-        variables = {"uploadId": upload_id, "contentRange": content_range, "filename": filename}
+        variables = {
+            "uploadId": upload_id,
+            "contentRange": content_range,
+            "filename": filename,
+            "chunkChecksum": chunk_checksum,
+        }
         files = {"file": chunk} if chunk is not None else None
         return self.execute(UPLOAD_CHUNK, variables, files=files, url=url)["uploadChunk"]
+
+    def create(
+        self,
+        total_size: int,
+        *,
+        parallel: bool | None = None,
+        chunk_size: int | None = None,
+        filename: str = "file.bin",
+    ) -> dict[str, Any]:
+        variables = {
+            "filename": filename,
+            "totalSize": total_size,
+            "parallel": parallel,
+            "chunkSize": chunk_size,
+        }
+        return self.execute(CREATE_UPLOAD, variables)["createUpload"]
+
+    def limits(self) -> dict[str, Any]:
+        return self.execute(UPLOAD_LIMITS)["uploadLimits"]
+
+    def send_range(
+        self, upload_id: str, data: bytes, start: int, size: int, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Send the ``size`` bytes of ``data`` from ``start`` as one chunk of ``upload_id``."""
+        chunk = data[start : start + size]
+        return self.upload_chunk(
+            chunk,
+            f"bytes {start}-{start + len(chunk) - 1}/{len(data)}",
+            upload_id=upload_id,
+            **kwargs,
+        )
 
     def complete(
         self,

@@ -16,12 +16,14 @@ from example_site.auth import make_token
 from tests.support.graphql_client import (
     CANCEL_UPLOAD,
     COMPLETE_UPLOAD,
+    CREATE_UPLOAD,
     FILE_MAP,
     GET_UPLOAD,
     LIST_UPLOADS,
     UPLOAD_CHUNK,
     UPLOAD_STATE,
 )
+from tests.support.graphql_client import chunk_checksum as checksum_of
 from tests.support.servers import GunicornServer
 
 
@@ -128,9 +130,31 @@ class Http:
         upload_id: str | None = None,
         filename: str | None = "f.bin",
         url: str | None = None,
+        chunk_checksum: str | None = None,
     ) -> requests.Response:
-        variables = {"uploadId": upload_id, "contentRange": content_range, "filename": filename}
+        variables = {
+            "uploadId": upload_id,
+            "contentRange": content_range,
+            "filename": filename,
+            "chunkChecksum": chunk_checksum,
+        }
         return self.send(UPLOAD_CHUNK, variables, file=data, url=url)
+
+    def send_create(
+        self,
+        total_size: int,
+        *,
+        parallel: bool | None = None,
+        chunk_size: int | None = None,
+        filename: str = "f.bin",
+    ) -> requests.Response:
+        variables = {
+            "filename": filename,
+            "totalSize": total_size,
+            "parallel": parallel,
+            "chunkSize": chunk_size,
+        }
+        return self.send(CREATE_UPLOAD, variables)
 
     def send_complete(
         self, upload_id: str | None, checksum: str, url: str | None = None
@@ -182,9 +206,45 @@ class Http:
         upload_id: str | None = None,
         filename: str | None = "f.bin",
         url: str | None = None,
+        chunk_checksum: str | None = None,
     ) -> dict[str, Any]:
-        response = self.send_chunk(data, content_range, upload_id, filename, url)
+        response = self.send_chunk(data, content_range, upload_id, filename, url, chunk_checksum)
         return self.data(response)["uploadChunk"]
+
+    def create(
+        self,
+        total_size: int,
+        *,
+        parallel: bool | None = None,
+        chunk_size: int | None = None,
+        filename: str = "f.bin",
+    ) -> dict[str, Any]:
+        response = self.send_create(
+            total_size, parallel=parallel, chunk_size=chunk_size, filename=filename
+        )
+        return self.data(response)["createUpload"]
+
+    def send_range(
+        self,
+        upload_id: str,
+        data: bytes,
+        start: int,
+        size: int,
+        *,
+        checksummed: bool = True,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Send the ``size`` bytes of ``data`` from ``start`` as one chunk of ``upload_id``,
+        with their ``chunkChecksum`` unless ``checksummed`` is false; the answer (as
+        ``GraphQLClient.send_range``)."""
+        piece = data[start : start + size]
+        return self.chunk(
+            piece,
+            content_range(start, len(piece), len(data)),
+            upload_id,
+            chunk_checksum=checksum_of(piece) if checksummed else None,
+            **kwargs,
+        )
 
     def complete(
         self, upload_id: str | None, checksum: str, url: str | None = None

@@ -230,7 +230,7 @@ def cancels(count: int) -> str:
 
 
 def test_the_apps_upload_fields_are_found_in_the_projects_schema() -> None:
-    assert {"uploadChunk", "completeUpload", "cancelUpload"} == UPLOADS
+    assert {"createUpload", "uploadChunk", "completeUpload", "cancelUpload"} == UPLOADS
 
 
 def test_exactly_max_upload_fields_pass(settings: Any) -> None:

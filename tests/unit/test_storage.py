@@ -390,7 +390,7 @@ def test_storage_failure_message_does_not_reveal_storage_names(
     FAILURES["save"] = True
     body = post_chunk(api, DATA[8:16], "bytes 8-15/20", upload["id"])
     message = body["errors"][0]["message"]
-    assert "ask for its offset and try again" in message
+    assert "ask for its offset (a parallel upload: its missingRanges) and try again" in message
     assert upload["id"] not in message
 
 

@@ -1,5 +1,5 @@
 """Writing by range and locking by range: what parallel chunks need of a chunk store, beside the
-serial ``write`` (tests/test_storage.py)."""
+serial ``write`` (tests/unit/test_storage.py)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ def read(store: FileSystemChunkStore, name: str) -> bytes:
         return stored.read()
 
 
-def test_only_the_filesystem_store_writes_by_range() -> None:
+def test_the_filesystem_and_s3_stores_write_by_range() -> None:
     assert FileSystemChunkStore.random_access
+    assert S3ChunkStore.random_access  # staged objects, then multipart parts: tests/e2e
     assert not RewritingChunkStore.random_access
-    assert not S3ChunkStore.random_access
     with pytest.raises(NotImplementedError):
         RewritingChunkStore(InMemoryStorage()).write_range("a.part", 0, [b"x"])
 
@@ -64,15 +64,17 @@ def test_a_range_write_never_creates_the_file(store: FileSystemChunkStore) -> No
     assert not store.storage.exists("cancelled.part")
 
 
-def test_abandoning_the_last_range_cuts_the_file_back(store: FileSystemChunkStore) -> None:
+def test_abandoning_the_last_range_leaves_a_later_ranges_bytes(
+    store: FileSystemChunkStore,
+) -> None:
     store.create("a.part")
     store.write_range("a.part", 0, [b"abc"])
     store.write_range("a.part", 6, [b"gh"])  # died before its last byte
+    store.write_range("a.part", 9, [b"jk"])  # a later range, written meanwhile
 
     store.abandon_range("a.part", 6, 8)
 
-    # Back to the range's start: bytes 3-5 are another range, still to come.
-    assert read(store, "a.part") == b"abc\0\0\0"
+    assert read(store, "a.part")[9:] == b"jk"
 
 
 def test_abandoning_a_range_inside_the_file_keeps_the_others(store: FileSystemChunkStore) -> None:

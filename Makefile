@@ -1,7 +1,8 @@
 # The two set-up commands of the README:
 #   make run    the example site on http://127.0.0.1:8000/ (SQLite), with a demo account
-#   make test   lint, type-check and the whole test suite, on SQLite and then on PostgreSQL,
-#               then the other combinations of Python, Django and database (noxfile.py)
+#   make test   lint, type-check and the whole test suite on SQLite, what the database can change
+#               on PostgreSQL, then the other combinations of Python, Django and database
+#               (noxfile.py)
 # and the quick loop while working on the app:
 #   make test-fast  tests/unit and tests/api on SQLite without the slow ones: no lint, no real
 #               servers, no outside clients (about 30 s on 2 cores; it must stay under 3 minutes)
@@ -95,10 +96,21 @@ js-test: $(JS_CLIENT_BUILD)
 js-codegen: $(JS_CLIENT_STAMP)
 	cd $(JS_CLIENT) && npx --no-install graphql-codegen --config codegen.ts
 
+# The PostgreSQL run leaves out what the database cannot change, which the SQLite run has just
+# passed: the outside clients (HTTP to gunicorn, as in noxfile.py) and the tests that start sites
+# of their own (the benchmark, the release).
+POSTGRES_MARKERS := not interop and not own_database
+
+# pytest-xdist's processes per run: a test waiting on its servers leaves a core to the other
+# process's test. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+export PYTEST_WORKERS
+
 test: lint docs interop-deps js-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	@status=0; $(BIN)/python -m tests.support.check_postgres "$(POSTGRES_URL)" || status=$$?; \
-	if [ $$status -eq 0 ]; then DATABASE_URL="$(POSTGRES_URL)" $(BIN)/pytest; \
+	if [ $$status -eq 0 ]; then DATABASE_URL="$(POSTGRES_URL)" \
+	    $(BIN)/pytest -n $(PYTEST_WORKERS) -m "$(POSTGRES_MARKERS)" $(PYTEST_ARGS); \
 	elif [ $$status -ne 75 ]; then exit $$status; fi
 	$(MAKE) matrix
 

@@ -87,9 +87,11 @@ def _define(python: str, django: str, database: str) -> None:
         env = {"DATABASE_URL": url or ""}
         interop = INTEROP if (python, django, database) in INTEROP_ON else []
         tests = [*TESTS, *interop, "-m", "not slow"]
-        session.run("pytest", "-p", "no:cacheprovider", *tests, *session.posargs, env=env)
+        # As many pytest-xdist processes as make test's runs (PYTEST_WORKERS, 0 for one process).
+        workers = ["-n", os.environ.get("PYTEST_WORKERS", "2")]
+        session.run("pytest", "-p", "no:cacheprovider", *workers, *tests, *session.posargs, env=env)
         if (python, django) == NEWEST and not session.posargs:
-            session.run("pytest", "-p", "no:cacheprovider", *ADOPTION_TESTS, env=env)
+            session.run("pytest", "-p", "no:cacheprovider", *workers, *ADOPTION_TESTS, env=env)
 
     interop = ", interop" if (python, django, database) in INTEROP_ON else ""
     run.__doc__ = f"Python {python}, Django {django}, {database}: contract, concurrency{interop}."

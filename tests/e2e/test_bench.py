@@ -20,6 +20,9 @@ import pytest
 
 from bench.sites import ROOT
 
+# The benchmark starts sites of its own (SQLite), whatever database the suite runs on.
+pytestmark = pytest.mark.own_database
+
 
 def bench(tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess[str], Any]:
     results = tmp_path / "results.json"

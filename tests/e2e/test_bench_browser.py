@@ -16,6 +16,9 @@ import pytest
 
 from tests.support.components import ROOT, chromium, require
 
+# The benchmark starts sites of its own (SQLite), whatever database the suite runs on.
+pytestmark = pytest.mark.own_database
+
 
 @pytest.mark.slow
 def test_bench_browser_runs_both_clients_and_both_hashings(tmp_path: Path) -> None:

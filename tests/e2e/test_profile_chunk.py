@@ -18,6 +18,9 @@ import pytest
 from bench.profile_chunk import CATEGORIES
 from bench.sites import ROOT
 
+# The benchmark starts sites of its own (SQLite), whatever database the suite runs on.
+pytestmark = pytest.mark.own_database
+
 
 @pytest.mark.slow
 def test_the_profile_times_every_part_of_a_chunk_request(tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ import requests
 
 from tests.support.servers import ROOT, free_port
 
-pytestmark = pytest.mark.slow
+# The release tests build files and serve a fresh project of their own (SQLite).
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 
 DOCS = ROOT / "docs" / "installation.md"
 CHUNK = 64 * 1024

@@ -308,6 +308,27 @@ def typenames(answers: list[Answer]) -> Counter[str]:
     return Counter(answer.typename for answer in answers)
 
 
+def assert_one_outcome(
+    upload_id: str, completions: list[Answer], cancels: list[Answer], upload: Any
+) -> None:
+    """Completions and cancels raced on ``upload_id`` (its row now ``upload``, or None): the
+    upload was either completed once or cancelled once, and every other caller was told so."""
+    completed = [answer for answer in completions if answer.succeeded]
+    cancelled = [answer for answer in cancels if answer.succeeded]
+    assert len(completed) <= 1
+    assert len(cancelled) <= 1
+    assert not (completed and cancelled), "an upload was both completed and cancelled"
+    if cancelled:
+        assert upload is None
+        assert cancelled[0].result["id"] == upload_id
+        assert set(typenames(cancels)) <= {"CancelledUpload", "UploadNotFound"}
+    else:
+        # A cancel that found the upload still open would have deleted it.
+        assert upload is not None and upload.status == ChunkedUpload.COMPLETE
+        assert len(completed) == 1
+        assert set(typenames(cancels)) == {"UploadAlreadyComplete"}
+
+
 # Same chunk ---------------------------------------------------------------------------------------
 
 
@@ -473,22 +494,7 @@ def test_cancel_racing_chunks_and_completions_leaves_one_outcome(
             "UploadAlreadyComplete",
         }
         assert sum(answer.succeeded for answer in chunks) <= 1
-        completed = [answer for answer in completions if answer.succeeded]
-        cancelled = [answer for answer in cancels if answer.succeeded]
-        assert len(completed) <= 1
-        assert len(cancelled) <= 1
-        assert not (completed and cancelled), "an upload was both completed and cancelled"
-
-        upload = check.consistent(upload_id, data)
-        if cancelled:
-            assert upload is None
-            assert cancelled[0].result["id"] == upload_id
-            assert set(typenames(cancels)) <= {"CancelledUpload", "UploadNotFound"}
-        else:
-            # A cancel that found the upload still open would have deleted it.
-            assert upload is not None and upload.status == ChunkedUpload.COMPLETE
-            assert len(completed) == 1
-            assert set(typenames(cancels)) == {"UploadAlreadyComplete"}
+        assert_one_outcome(upload_id, completions, cancels, check.consistent(upload_id, data))
 
 
 def test_cancels_racing_next_chunks_leave_no_bytes(
@@ -690,22 +696,8 @@ def test_parallel_cancel_racing_chunks_and_completions_leaves_one_outcome(
             "UploadNotFound",
             "UploadAlreadyComplete",
         }
-        completed = [answer for answer in completions if answer.succeeded]
-        cancelled = [answer for answer in cancels if answer.succeeded]
-        assert len(completed) <= 1
-        assert len(cancelled) <= 1
-        assert not (completed and cancelled), "an upload was both completed and cancelled"
-
         upload = check.consistent_parallel(upload_id, data)
-        if cancelled:
-            assert upload is None
-            assert cancelled[0].result["id"] == upload_id
-            assert set(typenames(cancels)) <= {"CancelledUpload", "UploadNotFound"}
-        else:
-            # A cancel that found the upload still open would have deleted it.
-            assert upload is not None and upload.status == ChunkedUpload.COMPLETE
-            assert len(completed) == 1
-            assert set(typenames(cancels)) == {"UploadAlreadyComplete"}
+        assert_one_outcome(upload_id, completions, cancels, upload)
 
 
 def test_parallel_cancels_racing_chunks_leave_no_bytes(

@@ -100,22 +100,27 @@ def test_cli_progress_bar_shows_bytes_rate_and_eta(server, token, data_file, env
     assert re.search(r"^data\.bin: 100%\|.*\| \S+/\S+ \[\d\d:\d\d<\d\d:\d\d, +\S+B/s\]$", final)
 
 
-@live
-def test_cli_resumes_when_the_same_command_is_run_again(server, token, data_file, env):
-    proxy = FlakyProxy(server.url, {})
+def run_cut_off_then_again(server, token, data_file, env, *, parallel, cut_at):
+    """The CLI through a proxy dropping every request from its ``cut_at``-th POST on, then the
+    same command again with the network back."""
+    proxy = FlakyProxy(server.url, dict.fromkeys(range(cut_at, 20), "drop"))
     command = [
         data_file, "--endpoint", f"{proxy.url}/graphql/", "--token", token,
-        "--chunk-size", "64K", "--parallel", "1", "--retries", "0", "--json",
+        "--chunk-size", "64K", "--parallel", str(parallel), "--retries", "0", "--json",
     ]  # fmt: skip
     try:
-        # The network fails after two chunks (POST 0 asks the limits, 1 creates the upload):
-        # the first run stops there.
-        proxy.failures.update(dict.fromkeys(range(4, 20), "drop"))
         first = run_cli(*command, env=env)
         proxy.failures.clear()
-        second = run_cli(*command, env=env)
+        return first, run_cli(*command, env=env)
     finally:
         proxy.close()
+
+
+@live
+def test_cli_resumes_when_the_same_command_is_run_again(server, token, data_file, env):
+    # The network fails after two chunks (POST 0 asks the limits, 1 creates the upload): the
+    # first run stops there.
+    first, second = run_cut_off_then_again(server, token, data_file, env, parallel=1, cut_at=4)
 
     assert first.returncode == 3, first.stderr
     assert second.returncode == 0, second.stderr
@@ -162,19 +167,8 @@ def test_cli_sends_chunks_side_by_side_with_parallel(gunicorn, token, data_file,
 
 @live
 def test_cli_resumes_a_parallel_upload_with_what_the_server_lacks(server, token, data_file, env):
-    proxy = FlakyProxy(server.url, {})
-    command = [
-        data_file, "--endpoint", f"{proxy.url}/graphql/", "--token", token,
-        "--chunk-size", "64K", "--parallel", "4", "--retries", "0", "--json",
-    ]  # fmt: skip
-    try:
-        # One chunk gets through, then the network fails.
-        proxy.failures.update(dict.fromkeys(range(3, 20), "drop"))
-        first = run_cli(*command, env=env)
-        proxy.failures.clear()
-        second = run_cli(*command, env=env)
-    finally:
-        proxy.close()
+    # One chunk gets through, then the network fails.
+    first, second = run_cut_off_then_again(server, token, data_file, env, parallel=4, cut_at=3)
 
     assert first.returncode == 3, first.stderr
     assert second.returncode == 0, second.stderr

@@ -234,6 +234,25 @@ def test_malformed_multipart_body_over_gunicorn_is_a_json_400_and_stores_nothing
     assert "Traceback" not in server.log()
 
 
+def send_half_and_go_away(server: Any, web: Http, payload: bytes, sent: int) -> bytes:
+    """POST the first ``sent`` bytes of ``payload`` with the whole payload's Content-Length,
+    close the sending side as a client that goes away would, and return the server's answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+        conn.sendall(
+            (
+                "POST /graphql/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: {web.headers['Authorization']}\r\n"
+                f"Content-Type: {MULTIPART}\r\nContent-Length: {len(payload)}\r\n\r\n"
+            ).encode()
+            + payload[:sent]
+        )
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while received := conn.recv(65536):
+            answer += received
+    return answer
+
+
 @pytest.mark.django_db(transaction=True)
 def test_chunk_cut_off_by_a_dropped_connection_over_gunicorn_stores_nothing(
     gunicorn: Any, user: Any, media_root: Path
@@ -246,21 +265,7 @@ def test_chunk_cut_off_by_a_dropped_connection_over_gunicorn_stores_nothing(
     payload = well_formed(
         {"uploadId": started["id"], "contentRange": f"bytes 10-{total - 1}/{total}"}, chunk
     )
-    sent = payload[: payload.index(chunk) + len(chunk) // 2]
-
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
-        conn.sendall(
-            (
-                "POST /graphql/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                f"Authorization: {web.headers['Authorization']}\r\n"
-                f"Content-Type: {MULTIPART}\r\nContent-Length: {len(payload)}\r\n\r\n"
-            ).encode()
-            + sent
-        )
-        conn.shutdown(socket.SHUT_WR)  # the client goes away half-way through the chunk
-        answer = b""
-        while received := conn.recv(65536):
-            answer += received
+    answer = send_half_and_go_away(server, web, payload, payload.index(chunk) + len(chunk) // 2)
 
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
     assert b"application/json" in answer.split(b"\r\n\r\n")[0]
@@ -284,21 +289,7 @@ def test_parallel_chunk_cut_off_by_a_dropped_connection_over_gunicorn_stores_not
     payload = well_formed(
         {"uploadId": upload_id, "contentRange": f"bytes 0-{MIB - 1}/{len(data)}"}, chunk
     )
-    sent = payload[: payload.index(chunk) + len(chunk) // 2]
-
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
-        conn.sendall(
-            (
-                "POST /graphql/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                f"Authorization: {web.headers['Authorization']}\r\n"
-                f"Content-Type: {MULTIPART}\r\nContent-Length: {len(payload)}\r\n\r\n"
-            ).encode()
-            + sent
-        )
-        conn.shutdown(socket.SHUT_WR)  # the client goes away half-way through the chunk
-        answer = b""
-        while received := conn.recv(65536):
-            answer += received
+    answer = send_half_and_go_away(server, web, payload, payload.index(chunk) + len(chunk) // 2)
 
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
     upload = ChunkedUpload.objects.get(pk=upload_id)

@@ -28,6 +28,8 @@ from typing import Any
 
 import requests
 
+import bench.servers
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -136,35 +138,12 @@ class GunicornServer:
         self._log.close()
 
 
-class MotoServer:
-    """moto's S3-compatible server in its own process (``moto[server]``): real HTTP on
+class MotoServer(bench.servers.MotoServer):
+    """moto's S3-compatible server in its own process, as the benchmark starts it: real HTTP on
     127.0.0.1, shared by the test process and every gunicorn server a test starts."""
 
     def __init__(self, log_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"moto-{self.port}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto_server exited at start-up:\n{self.log()}")
-            try:
-                requests.get(self.url, timeout=2)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"moto_server did not start in 60 s:\n{self.log()}")
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
+        super().__init__(log_dir, tmpdir=log_dir)
 
     def settings(self, bucket: str) -> dict[str, Any]:
         """Django settings for django-storages' S3 storage on ``bucket`` of this server."""
@@ -178,24 +157,3 @@ class MotoServer:
             # Last: changing it makes the app build its storage again, from the values above.
             "CHUNKED_GRAPHQL_STORAGE_CLASS": "storages.backends.s3.S3Storage",
         }
-
-    def client(self) -> Any:
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()

@@ -308,6 +308,31 @@ def typenames(answers: list[Answer]) -> Counter[str]:
     return Counter(answer.typename for answer in answers)
 
 
+def assert_completed_once(
+    racer: Racer,
+    check: Checker,
+    upload_id: str,
+    completions: list[Answer],
+    size: int,
+    consistent: Callable[[], Any],
+) -> None:
+    """Completions raced the last bytes of ``upload_id`` (``size`` bytes, all now stored, as
+    ``consistent()`` checks and returns): at most one completed it, and once completed, here
+    if none did, it stays completed once."""
+    completed = [answer for answer in completions if answer.succeeded]
+    assert len(completed) <= 1
+    upload = consistent()
+    assert upload is not None and upload.offset == size
+    assert check.completions(upload_id) == len(completed)
+    assert (upload.status == ChunkedUpload.COMPLETE) == bool(completed)
+
+    if not completed:  # every completion came before the last bytes: complete it now
+        assert racer.complete(upload_id).result["status"] == "COMPLETE"
+    assert consistent() is not None
+    assert racer.complete(upload_id).typename == "UploadAlreadyComplete"
+    assert check.completions(upload_id) == 1
+
+
 def assert_one_outcome(
     upload_id: str, completions: list[Answer], cancels: list[Answer], upload: Any
 ) -> None:
@@ -423,18 +448,8 @@ def test_completions_racing_the_last_chunk_complete_at_most_once(
             "UploadIncomplete",
             "UploadAlreadyComplete",
         }
-        completed = [answer for answer in completions if answer.succeeded]
-        assert len(completed) <= 1
-        upload = check.consistent(upload_id, data)
-        assert upload is not None and upload.offset == SIZE
-        assert check.completions(upload_id) == len(completed)
-        assert (upload.status == ChunkedUpload.COMPLETE) == bool(completed)
-
-        if not completed:  # every completion came before the last chunk: complete it now
-            assert racer.complete(upload_id).result["status"] == "COMPLETE"
-        assert check.consistent(upload_id, data) is not None
-        assert racer.complete(upload_id).typename == "UploadAlreadyComplete"
-        assert check.completions(upload_id) == 1
+        consistent = partial(check.consistent, upload_id, data)
+        assert_completed_once(racer, check, upload_id, completions, SIZE, consistent)
 
 
 def test_completions_racing_copies_of_the_last_chunk_complete_once(
@@ -618,18 +633,8 @@ def test_parallel_completions_racing_the_last_chunks_complete_at_most_once(
         for answer in completions:
             if answer.typename == "UploadIncomplete":
                 assert answer.result["missingRanges"], answer.result
-        completed = [answer for answer in completions if answer.succeeded]
-        assert len(completed) <= 1
-        upload = check.consistent_parallel(upload_id, data)
-        assert upload is not None and upload.offset == PARALLEL_SIZE
-        assert check.completions(upload_id) == len(completed)
-        assert (upload.status == ChunkedUpload.COMPLETE) == bool(completed)
-
-        if not completed:  # every completion came before the last chunks: complete it now
-            assert racer.complete(upload_id).result["status"] == "COMPLETE"
-        assert check.consistent_parallel(upload_id, data) is not None
-        assert racer.complete(upload_id).typename == "UploadAlreadyComplete"
-        assert check.completions(upload_id) == 1
+        consistent = partial(check.consistent_parallel, upload_id, data)
+        assert_completed_once(racer, check, upload_id, completions, PARALLEL_SIZE, consistent)
 
 
 def test_parallel_chunks_racing_a_completion_never_reopen_the_upload(

@@ -116,15 +116,23 @@ def run_cut_off_then_again(server, token, data_file, env, *, parallel, cut_at):
         proxy.close()
 
 
+# (senders, the first POST the network drops, the bytes stored by then). POST 0 asks the limits
+# and 1 creates the upload: one sender gets two chunks through, four get one (a parallel upload
+# resumes with what the server lacks).
+CUT_OFF_RUNS = {"serial": (1, 4, 2 * CHUNK), "parallel": (4, 3, CHUNK)}
+
+
 @live
-def test_cli_resumes_when_the_same_command_is_run_again(server, token, data_file, env):
-    # The network fails after two chunks (POST 0 asks the limits, 1 creates the upload): the
-    # first run stops there.
-    first, second = run_cut_off_then_again(server, token, data_file, env, parallel=1, cut_at=4)
+@pytest.mark.parametrize("kind", list(CUT_OFF_RUNS))
+def test_cli_resumes_when_the_same_command_is_run_again(server, token, data_file, env, kind):
+    parallel, cut_at, stored = CUT_OFF_RUNS[kind]
+    first, second = run_cut_off_then_again(
+        server, token, data_file, env, parallel=parallel, cut_at=cut_at
+    )
 
     assert first.returncode == 3, first.stderr
     assert second.returncode == 0, second.stderr
-    assert f"Resuming data.bin at {2 * CHUNK} of {SIZE} bytes" in second.stderr
+    assert f"Resuming data.bin at {stored} of {SIZE} bytes" in second.stderr
     assert ChunkedUpload.objects.count() == 1
     assert stored_bytes(json.loads(second.stdout)["id"]) == data_file.read_bytes()
 
@@ -163,18 +171,6 @@ def test_cli_sends_chunks_side_by_side_with_parallel(gunicorn, token, data_file,
     assert (upload.parallel, upload.chunk_size) == (True, CHUNK)
     assert proxy.most_in_flight > 1
     assert stored_bytes(upload.pk) == data_file.read_bytes()
-
-
-@live
-def test_cli_resumes_a_parallel_upload_with_what_the_server_lacks(server, token, data_file, env):
-    # One chunk gets through, then the network fails.
-    first, second = run_cut_off_then_again(server, token, data_file, env, parallel=4, cut_at=3)
-
-    assert first.returncode == 3, first.stderr
-    assert second.returncode == 0, second.stderr
-    assert f"Resuming data.bin at {CHUNK} of {SIZE} bytes" in second.stderr
-    assert ChunkedUpload.objects.count() == 1
-    assert stored_bytes(json.loads(second.stdout)["id"]) == data_file.read_bytes()
 
 
 @live
